@@ -1,0 +1,1 @@
+"""The Kafka bus: producer factory, message codec, the idempotent consumer loop and its DLQ."""

@@ -1,0 +1,261 @@
+"""The idempotent consumer loop: validate -> handle in one transaction -> commit -> offset.
+
+Fast path: a fetched batch per partition is handled in ONE transaction, its event ids
+recorded with one `INSERT … unnest`. If anything in it fails the batch is rolled back and
+replayed one message per transaction, so a single poison message is isolated, retried a
+bounded number of times and dead-lettered, while its neighbours still commit. Offsets are
+committed only after the database commit; a crash in between means redelivery, which the
+processed-events table turns into a no-op.
+
+Infrastructure failures (database or broker unreachable) are not the message's fault: they
+are retried without limit and never dead-lettered, so an outage delays work but loses none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+from aiokafka.structs import OffsetAndMetadata
+
+from yibao.bus.codec import PoisonMessage, decode
+from yibao.db import UnitOfWork
+from yibao.events import Envelope
+from yibao.events.topics import dlq_topic
+from yibao.logging import correlation_id
+from yibao.metrics import (
+    CONSUMER_LAG,
+    DLQ_MESSAGES,
+    EVENT_HANDLE_DURATION,
+    EVENT_RETRIES,
+    EVENTS_CONSUMED,
+)
+
+Handler = Callable[[Envelope, UnitOfWork], Awaitable[None]]
+log = logging.getLogger(__name__)
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.AdminShutdownError,
+    KafkaError,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerConfig:
+    """The knobs of one consumer loop."""
+
+    group: str
+    bootstrap_servers: str
+    fetch_max_wait_ms: int = 10
+    batch_size: int = 500
+    max_retries: int = 3
+    retry_backoff_s: float = 0.05
+    max_transient_backoff_s: float = 5.0
+
+
+@dataclass(slots=True)
+class _Item:
+    record: ConsumerRecord[bytes, bytes]
+    envelope: Envelope
+
+
+class ConsumerLoop:
+    """Consumes the handlers' topics for one consumer group until `stop()`."""
+
+    def __init__(
+        self,
+        config: ConsumerConfig,
+        *,
+        handlers: Mapping[str, Handler],
+        uow_factory: Callable[[], UnitOfWork],
+        producer: AIOKafkaProducer,
+    ) -> None:
+        self.config = config
+        self.handlers = dict(handlers)
+        self._uow_factory = uow_factory
+        self._producer = producer
+        self._stopping = asyncio.Event()
+        self._consumer: AIOKafkaConsumer | None = None
+        self.started = asyncio.Event()
+
+    def stop(self) -> None:
+        """Ask the loop to finish the batch in hand and leave the group."""
+        self._stopping.set()
+
+    @property
+    def connected(self) -> bool:
+        """Whether the loop currently holds a started consumer (for /readyz)."""
+        return self._consumer is not None
+
+    async def run(self) -> None:
+        """Consume until stopped; reconnects after broker outages and unexpected errors."""
+        while not self._stopping.is_set():
+            consumer = AIOKafkaConsumer(
+                *self.handlers,
+                bootstrap_servers=self.config.bootstrap_servers,
+                group_id=self.config.group,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                fetch_max_wait_ms=self.config.fetch_max_wait_ms,
+                max_poll_records=self.config.batch_size,
+            )
+            try:
+                await consumer.start()
+                self._consumer = consumer
+                self.started.set()
+                await self._consume(consumer)
+            except Exception as exc:
+                if self._stopping.is_set():
+                    break
+                log.warning("consumer restarting", extra={"error": repr(exc)})
+                await self._sleep(1.0)
+            finally:
+                self._consumer = None
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+
+    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        while not self._stopping.is_set():
+            batches = await consumer.getmany(timeout_ms=200, max_records=self.config.batch_size)
+            for tp, records in batches.items():
+                if records:
+                    await self._process_partition(tp, records)
+                    await self._commit(consumer, tp, records[-1].offset + 1)
+            await self._record_lag(consumer)
+
+    async def _process_partition(
+        self, tp: TopicPartition, records: Sequence[ConsumerRecord[bytes, bytes]]
+    ) -> None:
+        started = time.perf_counter()
+        items: list[_Item] = []
+        for record in records:
+            try:
+                items.append(_Item(record, decode(record.topic, record.value, record.headers)))
+            except PoisonMessage as poison:
+                await self._dead_letter(record, poison.reason, poison.detail)
+        if items:
+            try:
+                await self._handle_batch(tp.topic, items)
+            except Exception as exc:
+                log.info("batch failed, replaying one by one", extra={"error": repr(exc)})
+                for item in items:
+                    await self._handle_one(item)
+        EVENT_HANDLE_DURATION.labels(tp.topic).observe(time.perf_counter() - started)
+
+    async def _handle_batch(self, topic: str, items: list[_Item]) -> None:
+        handler = self.handlers[topic]
+        handled = 0
+        async with self._uow_factory() as uow:
+            fresh = await uow.mark_processed_many(self.config.group, [i.envelope.id for i in items])
+            for item in items:
+                if item.envelope.id in fresh:
+                    fresh.discard(item.envelope.id)  # the same id twice in one batch runs once
+                    await self._invoke(handler, item.envelope, uow)
+                    handled += 1
+            await uow.commit()
+        EVENTS_CONSUMED.labels(topic, "handled").inc(handled)
+        EVENTS_CONSUMED.labels(topic, "duplicate").inc(len(items) - handled)
+
+    async def _handle_one(self, item: _Item) -> None:
+        topic = item.record.topic
+        handler = self.handlers[topic]
+        attempt = 0
+        transient_backoff = self.config.retry_backoff_s
+        while True:
+            try:
+                async with self._uow_factory() as uow:
+                    if not await uow.mark_processed(self.config.group, item.envelope.id):
+                        EVENTS_CONSUMED.labels(topic, "duplicate").inc()
+                        return
+                    await self._invoke(handler, item.envelope, uow)
+                    await uow.commit()
+                EVENTS_CONSUMED.labels(topic, "handled").inc()
+                return
+            except TRANSIENT_ERRORS as exc:
+                if self._stopping.is_set():
+                    raise
+                log.warning("transient failure, retrying", extra={"error": repr(exc)})
+                await self._sleep(transient_backoff)
+                transient_backoff = min(transient_backoff * 2, self.config.max_transient_backoff_s)
+            except Exception as exc:
+                attempt += 1
+                EVENT_RETRIES.labels(topic).inc()
+                if attempt > self.config.max_retries:
+                    log.exception(
+                        "handler failed, dead-lettering", extra={"event_id": item.envelope.id}
+                    )
+                    await self._dead_letter(item.record, "handler_failed", repr(exc)[:900])
+                    return
+                await self._sleep(self.config.retry_backoff_s * 2**attempt)
+
+    async def _invoke(self, handler: Handler, envelope: Envelope, uow: UnitOfWork) -> None:
+        uow.causation_id = envelope.id
+        token = correlation_id.set(envelope.correlation_id or envelope.id)
+        try:
+            await handler(envelope, uow)
+        finally:
+            correlation_id.reset(token)
+
+    async def _dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], reason: str, detail: str
+    ) -> None:
+        headers: list[tuple[str, bytes]] = [
+            *list(record.headers or ()),
+            ("yibao_dlq_reason", reason.encode()),
+            ("yibao_dlq_error", detail.encode()[:1000]),
+            ("yibao_dlq_topic", record.topic.encode()),
+            ("yibao_dlq_partition", str(record.partition).encode()),
+            ("yibao_dlq_offset", str(record.offset).encode()),
+            ("yibao_dlq_consumer", self.config.group.encode()),
+            ("yibao_dlq_time", datetime.now(UTC).isoformat().encode()),
+        ]
+        while True:
+            try:
+                await self._producer.send_and_wait(
+                    dlq_topic(record.topic), value=record.value, key=record.key, headers=headers
+                )
+                break
+            except KafkaError as exc:
+                # Committing the offset without the DLQ copy would lose the message.
+                log.warning("DLQ publish failed, retrying", extra={"error": repr(exc)})
+                await self._sleep(1.0)
+        DLQ_MESSAGES.labels(record.topic, reason).inc()
+        EVENTS_CONSUMED.labels(record.topic, "dead_lettered").inc()
+        log.error(
+            "message dead-lettered",
+            extra={"topic": record.topic, "offset": record.offset, "reason": reason},
+        )
+
+    async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
+        try:
+            await consumer.commit({tp: OffsetAndMetadata(offset, "")})
+        except KafkaError as exc:
+            # A rebalance took the partition: its new owner re-reads and the dedupe absorbs it.
+            log.warning("offset commit failed", extra={"error": repr(exc)})
+
+    async def _record_lag(self, consumer: AIOKafkaConsumer) -> None:
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                position = await consumer.position(tp)
+                CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, highwater - position))
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)

@@ -1,0 +1,142 @@
+"""The outbox relay: publishes committed outbox rows to Kafka, then deletes them.
+
+One relay per service database is active at a time (a PostgreSQL advisory lock elects it),
+which keeps rows in id order per key without coordination between replicas; the others wait
+as hot standbys. A row is deleted only after Kafka acknowledged it, so a crash between the
+two publishes it again: at-least-once, absorbed by the consumers' dedupe.
+
+The relay wakes on three signals: an in-process event set by a local commit (the fast path
+of the real-time flow), a `NOTIFY` from commits on other replicas, and a slow poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import zlib
+from datetime import UTC, datetime
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from yibao.db import OUTBOX_CHANNEL
+from yibao.events.envelope import ce_headers
+from yibao.metrics import (
+    OUTBOX_BACKLOG,
+    OUTBOX_OLDEST_AGE,
+    OUTBOX_PUBLISH_DURATION,
+    OUTBOX_PUBLISHED,
+)
+
+log = logging.getLogger(__name__)
+
+_SELECT = (
+    "SELECT id, event_id, topic, key, source, time, correlation_id, causation_id, payload "
+    "FROM outbox ORDER BY id LIMIT $1"
+)
+
+
+class OutboxRelay:
+    """Moves outbox rows to Kafka for one service database."""
+
+    def __init__(
+        self,
+        *,
+        dsn: str,
+        producer: AIOKafkaProducer,
+        name: str,
+        wake: asyncio.Event,
+        batch_size: int = 1000,
+        poll_interval_s: float = 0.5,
+    ) -> None:
+        self._dsn = dsn
+        self._producer = producer
+        self._lock_key = zlib.crc32(f"yibao-outbox:{name}".encode())
+        self._wake = wake
+        self._batch_size = batch_size
+        self._poll_interval_s = poll_interval_s
+        self._stopping = asyncio.Event()
+        self.is_leader = False
+
+    def stop(self) -> None:
+        """Finish the batch in hand, then exit."""
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Elect, drain, wait for work; reconnect after any database or broker failure."""
+        while not self._stopping.is_set():
+            conn: asyncpg.Connection | None = None
+            try:
+                conn = await asyncpg.connect(self._dsn)
+                if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key):
+                    await self._pause(2.0)
+                    continue
+                self.is_leader = True
+                await conn.add_listener(OUTBOX_CHANNEL, self._on_notify)
+                await self._drain_forever(conn)
+            except Exception as exc:
+                if not self._stopping.is_set():
+                    log.warning("outbox relay restarting", extra={"error": repr(exc)})
+                    await self._pause(1.0)
+            finally:
+                self.is_leader = False
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        await conn.close()
+
+    async def _drain_forever(self, conn: asyncpg.Connection) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            published = await self.publish_batch(conn)
+            if published < self._batch_size:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll_interval_s)
+
+    async def publish_batch(self, conn: asyncpg.Connection) -> int:
+        """Publish up to one batch in id order; returns how many rows went out."""
+        rows = await conn.fetch(_SELECT, self._batch_size)
+        OUTBOX_BACKLOG.set(len(rows))
+        if not rows:
+            OUTBOX_OLDEST_AGE.set(0)
+            return 0
+        OUTBOX_OLDEST_AGE.set((datetime.now(UTC) - rows[0]["time"]).total_seconds())
+        started = time.perf_counter()
+        futures = [
+            await self._producer.send(
+                row["topic"],
+                value=bytes(row["payload"]),
+                key=row["key"].encode(),
+                headers=_headers(row),
+            )
+            for row in rows
+        ]
+        await asyncio.gather(*futures)
+        await conn.execute(
+            "DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
+        )
+        OUTBOX_PUBLISH_DURATION.observe(time.perf_counter() - started)
+        for row in rows:
+            OUTBOX_PUBLISHED.labels(row["topic"]).inc()
+        return len(rows)
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+
+def _headers(row: asyncpg.Record) -> list[tuple[str, bytes]]:
+    return ce_headers(
+        event_id=row["event_id"],
+        source=row["source"],
+        topic=row["topic"],
+        time=row["time"],
+        subject=row["key"],
+        correlation_id=row["correlation_id"],
+        causation_id=row["causation_id"],
+    )

@@ -1,0 +1,139 @@
+"""RFC 9457 problem details: every error a client sees has a stable `code` and says what to do."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://yibao.example.cn/problems/"
+
+log = logging.getLogger(__name__)
+
+
+class ProblemError(Exception):
+    """Raise anywhere in a request to answer with a problem+json body."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        title: str,
+        detail: str,
+        *,
+        field: str | None = None,
+        hint: str | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.title = title
+        self.detail = detail
+        self.field = field
+        self.hint = hint
+        self.headers = headers
+        self.extra = extra or {}
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        """Render the RFC 9457 members plus Yibao's extensions."""
+        body: dict[str, Any] = {
+            "type": TYPE_BASE + self.code,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "code": self.code,
+        }
+        if instance:
+            body["instance"] = instance
+        if self.field:
+            body["field"] = self.field
+        if self.hint:
+            body["hint"] = self.hint
+        body.update(self.extra)
+        return body
+
+
+def problem_response(problem: ProblemError, instance: str | None = None) -> JSONResponse:
+    """Serialise a problem with the right media type and headers."""
+    return JSONResponse(
+        problem.body(instance),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=problem.headers,
+    )
+
+
+def _json_path(loc: tuple[int | str, ...]) -> str:
+    parts = [p for p in loc if p not in ("body", "query", "path", "header")]
+    path = "$"
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ProblemError)
+    return problem_response(exc, request.url.path)
+
+
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "field": _json_path(tuple(e.get("loc", ()))),
+            "message": e.get("msg", ""),
+            "type": e.get("type"),
+        }
+        for e in exc.errors()
+    ]
+    json_invalid = any(e["type"] == "json_invalid" for e in errors)
+    problem = ProblemError(
+        422 if not json_invalid else 400,
+        "invalid_json" if json_invalid else "validation_failed",
+        "Malformed JSON" if json_invalid else "Request body failed validation",
+        "; ".join(f"{e['field']}: {e['message']}" for e in errors[:10]),
+        field=errors[0]["field"] if errors else None,
+        hint="Fix the listed fields and send the request again.",
+        extra={"errors": errors[:100]},
+    )
+    return problem_response(problem, request.url.path)
+
+
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+    problem = ProblemError(
+        exc.status_code,
+        codes.get(exc.status_code, f"http_{exc.status_code}"),
+        str(exc.detail) if exc.status_code != 404 else "Not found",
+        str(exc.detail),
+        headers=dict(exc.headers) if exc.headers else None,
+    )
+    return problem_response(problem, request.url.path)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", extra={"path": request.url.path})
+    problem = ProblemError(
+        500,
+        "internal_error",
+        "Internal error",
+        "The server failed to handle the request; it was logged. Retry with the same "
+        "Idempotency-Key: nothing is applied twice.",
+    )
+    return problem_response(problem, request.url.path)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Make every error path of the app answer in problem+json."""
+    app.add_exception_handler(ProblemError, _on_problem)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(Exception, _on_unexpected)
