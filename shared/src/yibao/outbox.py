@@ -50,6 +50,7 @@ class OutboxRelay:
         wake: asyncio.Event,
         batch_size: int = 1000,
         poll_interval_s: float = 0.5,
+        topic_suffix: str = "",
     ) -> None:
         self._dsn = dsn
         self._producer = producer
@@ -57,6 +58,7 @@ class OutboxRelay:
         self._wake = wake
         self._batch_size = batch_size
         self._poll_interval_s = poll_interval_s
+        self._topic_suffix = topic_suffix
         self._stopping = asyncio.Event()
         self.is_leader = False
 
@@ -106,7 +108,7 @@ class OutboxRelay:
         started = time.perf_counter()
         futures = [
             await self._producer.send(
-                row["topic"],
+                row["topic"] + self._topic_suffix,
                 value=bytes(row["payload"]),
                 key=row["key"].encode(),
                 headers=_headers(row),

@@ -69,6 +69,7 @@ class Runtime:
             wake=uow.outbox_written,
             batch_size=settings.outbox_batch_size,
             poll_interval_s=settings.outbox_poll_interval_s,
+            topic_suffix=settings.kafka_topic_suffix,
         )
         consumer = None
         if handlers:
@@ -79,6 +80,7 @@ class Runtime:
                     fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
                     batch_size=settings.consumer_batch_size,
                     max_retries=settings.consumer_max_retries,
+                    topic_suffix=settings.kafka_topic_suffix,
                 ),
                 handlers=handlers,
                 uow_factory=uow,

@@ -42,6 +42,7 @@ class ServiceSettings(BaseSettings):
     kafka_linger_ms: int = 1
     kafka_idempotent_producer: bool = True
     kafka_client_id: str | None = None
+    kafka_topic_suffix: str = ""
     consumer_batch_size: int = 500
     consumer_max_retries: int = 3
     outbox_batch_size: int = 1000

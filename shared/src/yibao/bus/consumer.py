@@ -67,6 +67,8 @@ class ConsumerConfig:
     max_retries: int = 3
     retry_backoff_s: float = 0.05
     max_transient_backoff_s: float = 5.0
+    topic_suffix: str = ""
+    """Appended to every topic name (isolated test runs, shared clusters)."""
 
 
 @dataclass(slots=True)
@@ -107,7 +109,7 @@ class ConsumerLoop:
         """Consume until stopped; reconnects after broker outages and unexpected errors."""
         while not self._stopping.is_set():
             consumer = AIOKafkaConsumer(
-                *self.handlers,
+                *(topic + self.config.topic_suffix for topic in self.handlers),
                 bootstrap_servers=self.config.bootstrap_servers,
                 group_id=self.config.group,
                 enable_auto_commit=False,
@@ -139,24 +141,29 @@ class ConsumerLoop:
                     await self._commit(consumer, tp, records[-1].offset + 1)
             await self._record_lag(consumer)
 
+    def _base_topic(self, topic: str) -> str:
+        suffix = self.config.topic_suffix
+        return topic[: -len(suffix)] if suffix and topic.endswith(suffix) else topic
+
     async def _process_partition(
         self, tp: TopicPartition, records: Sequence[ConsumerRecord[bytes, bytes]]
     ) -> None:
         started = time.perf_counter()
+        topic = self._base_topic(tp.topic)
         items: list[_Item] = []
         for record in records:
             try:
-                items.append(_Item(record, decode(record.topic, record.value, record.headers)))
+                items.append(_Item(record, decode(topic, record.value, record.headers)))
             except PoisonMessage as poison:
                 await self._dead_letter(record, poison.reason, poison.detail)
         if items:
             try:
-                await self._handle_batch(tp.topic, items)
+                await self._handle_batch(topic, items)
             except Exception as exc:
                 log.info("batch failed, replaying one by one", extra={"error": repr(exc)})
                 for item in items:
-                    await self._handle_one(item)
-        EVENT_HANDLE_DURATION.labels(tp.topic).observe(time.perf_counter() - started)
+                    await self._handle_one(topic, item)
+        EVENT_HANDLE_DURATION.labels(topic).observe(time.perf_counter() - started)
 
     async def _handle_batch(self, topic: str, items: list[_Item]) -> None:
         handler = self.handlers[topic]
@@ -172,8 +179,7 @@ class ConsumerLoop:
         EVENTS_CONSUMED.labels(topic, "handled").inc(handled)
         EVENTS_CONSUMED.labels(topic, "duplicate").inc(len(items) - handled)
 
-    async def _handle_one(self, item: _Item) -> None:
-        topic = item.record.topic
+    async def _handle_one(self, topic: str, item: _Item) -> None:
         handler = self.handlers[topic]
         attempt = 0
         transient_backoff = self.config.retry_backoff_s

