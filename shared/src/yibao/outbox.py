@@ -116,13 +116,15 @@ class OutboxRelay:
             for row in rows
         ]
         await asyncio.gather(*futures)
-        await conn.execute(
-            "DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
-        )
+        await self._delete(conn, [r["id"] for r in rows])
         OUTBOX_PUBLISH_DURATION.observe(time.perf_counter() - started)
         for row in rows:
             OUTBOX_PUBLISHED.labels(row["topic"]).inc()
         return len(rows)
+
+    async def _delete(self, conn: asyncpg.Connection, ids: list[int]) -> None:
+        """Forget rows Kafka acknowledged (a crash before this is the duplicate window)."""
+        await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", ids)
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()

@@ -234,11 +234,16 @@ class ConsumerLoop:
         while True:
             try:
                 await self._producer.send_and_wait(
-                    dlq_topic(record.topic), value=record.value, key=record.key, headers=headers
+                    dlq_topic(self._base_topic(record.topic)) + self.config.topic_suffix,
+                    value=record.value,
+                    key=record.key,
+                    headers=headers,
                 )
                 break
             except KafkaError as exc:
                 # Committing the offset without the DLQ copy would lose the message.
+                if self._stopping.is_set():
+                    raise
                 log.warning("DLQ publish failed, retrying", extra={"error": repr(exc)})
                 await self._sleep(1.0)
         DLQ_MESSAGES.labels(record.topic, reason).inc()

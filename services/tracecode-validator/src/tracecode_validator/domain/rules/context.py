@@ -3,16 +3,16 @@
 The rules read nothing else, which is what lets a decision be replayed from its inputs.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from functools import cached_property
 from typing import Literal
 
-from tracecode_validator.domain.catalogue import Catalogue
+from tracecode_validator.domain.catalogue import Catalogue, CodeMatch
 from tracecode_validator.domain.checkdigits import is_valid_med_list_code
-from tracecode_validator.domain.codes import CodeError, ParsedCode, parse_code
+from tracecode_validator.domain.codes import CodeError, CodeFamily, ParsedCode, parse_code
 from tracecode_validator.domain.registry import CodeRecord
 from tracecode_validator.domain.rules.policy import RulePolicy
 
@@ -97,10 +97,7 @@ class Settlement:
     def code_keys(self) -> frozenset[str]:
         """The registry keys the service must load before deciding."""
         return frozenset(
-            scan.key
-            for line in self.lines
-            for scan in line.scans
-            if isinstance(scan, ParsedCode)
+            scan.key for line in self.lines for scan in line.scans if isinstance(scan, ParsedCode)
         )
 
 
@@ -117,3 +114,29 @@ class SaleContext:
     recent_purchases: tuple[PriorPurchase, ...] = ()
     no_code_exempt: frozenset[tuple[str, str]] = frozenset()
     policy: RulePolicy = field(default_factory=RulePolicy)
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """A code that belongs to a family, with the catalogue's word on what it is."""
+
+    line: int
+    text: str
+    code: ParsedCode
+    match: CodeMatch | None
+
+
+def usable_scans(context: SaleContext) -> Iterator[Scan]:
+    """Yield the scans the product and stock rules judge, in request order.
+
+    A manufacturer code only counts as a code once the catalogue knows its prefix, so an
+    unregistered one is left to the malformed-code rule like any other unreadable scan.
+    """
+    for index, line in enumerate(context.settlement.lines):
+        for text, scan in zip(line.drug_trac_codg, line.scans, strict=True):
+            if isinstance(scan, CodeError):
+                continue
+            match = context.catalogue.identify(scan)
+            if match is None and scan.family is CodeFamily.MANUFACTURER:
+                continue
+            yield Scan(index, text, scan, match)

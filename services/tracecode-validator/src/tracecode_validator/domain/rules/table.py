@@ -62,7 +62,9 @@ _SPECS = (
         action=Action.REVIEW,
         severity=Severity.MEDIUM,
         message_zh="追溯码{code}的药品标识码或GTIN未在目录中登记",
-        message_en="The drug identification prefix or GTIN of trace code {code} is not in the catalogue",
+        message_en=(
+            "The drug identification prefix or GTIN of trace code {code} is not in the catalogue"
+        ),
         when="A well-formed 20-digit or GS1 code whose prefix or GTIN the catalogue does not know.",
     ),
     RuleSpec(
@@ -107,7 +109,9 @@ _SPECS = (
         severity=Severity.HIGH,
         alert=True,
         message_zh="追溯码{code}仅剩{remaining_units}个单位，本次拆零{units}个超出包装数量",
-        message_en="Trace code {code} has {remaining_units} units left; selling {units} overruns the pack",
+        message_en=(
+            "Trace code {code} has {remaining_units} units left; selling {units} overruns the pack"
+        ),
         when="A split sale takes more units than the pack has left.",
     ),
     RuleSpec(
@@ -194,7 +198,9 @@ _SPECS = (
         action=Action.REJECT,
         severity=Severity.MEDIUM,
         message_zh="追溯码{code}退货{units}超过可退数量{returnable}",
-        message_en="Returning {units} of trace code {code} exceeds the {returnable} still returnable",
+        message_en=(
+            "Returning {units} of trace code {code} exceeds the {returnable} still returnable"
+        ),
         when="More packs or units returned than the sale dispensed minus earlier returns.",
     ),
     RuleSpec(
