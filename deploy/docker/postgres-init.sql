@@ -3,9 +3,9 @@
 -- A service's role can connect only to its own database: a service never reads another
 -- service's tables. The migrations (`migrate-…` in docker-compose.yml) run as that role.
 --
--- Passwords come from the postgres container's environment (psql's \getenv); an unset one
--- leaves its variable undefined and the script stops with a syntax error, so the volume is
--- never initialised half way. Keep them URL-safe (they travel inside DATABASE_URL), e.g.
+-- Passwords come from the postgres container's environment (psql's \getenv). Every one is
+-- checked before anything is created, so a missing one stops initialisation before it
+-- starts instead of half way. Keep them URL-safe (they travel inside DATABASE_URL), e.g.
 -- `openssl rand -hex 24`.
 \set ON_ERROR_STOP on
 
@@ -14,6 +14,16 @@
 \getenv credit_password POSTGRES_CREDIT_PASSWORD
 \getenv publisher_password POSTGRES_PUBLISHER_PASSWORD
 \getenv enrollment_password POSTGRES_ENROLLMENT_PASSWORD
+
+SELECT :{?ingest_password} AND :{?validator_password} AND :{?credit_password}
+   AND :{?publisher_password} AND :{?enrollment_password} AS all_passwords_set \gset
+\if :all_passwords_set
+\else
+DO $$ BEGIN
+    RAISE EXCEPTION 'set POSTGRES_INGEST_PASSWORD, POSTGRES_VALIDATOR_PASSWORD, '
+        'POSTGRES_CREDIT_PASSWORD, POSTGRES_PUBLISHER_PASSWORD and POSTGRES_ENROLLMENT_PASSWORD';
+END $$;
+\endif
 
 CREATE ROLE yibao_ingest LOGIN PASSWORD :'ingest_password';
 CREATE DATABASE yibao_ingest OWNER yibao_ingest;

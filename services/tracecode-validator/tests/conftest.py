@@ -1,10 +1,13 @@
-"""A small pharmacy world shared by the rule, decision and return tests."""
+"""A small pharmacy world shared by the rule, decision and return tests.
+
+The fixtures are pure factories over a read-only catalogue, so one instance serves the whole
+session (and hypothesis tests may use them).
+"""
 
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
 from tracecode_validator.domain.catalogue import Catalogue, PackLevel, Product, TracePrefix
 from tracecode_validator.domain.registry import CodeRecord, MovementType, stock_in
 from tracecode_validator.domain.rules.context import (
@@ -63,12 +66,12 @@ PRODUCTS = (
 )
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def catalogue() -> Catalogue:
     return Catalogue(PRODUCTS)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def stocked(catalogue: Catalogue) -> Callable[..., dict[str, CodeRecord]]:
     """Build in-stock records for 20-digit or manufacturer codes, as purchases would."""
 
@@ -92,7 +95,7 @@ def stocked(catalogue: Catalogue) -> Callable[..., dict[str, CodeRecord]]:
     return build
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_context(catalogue: Catalogue) -> Callable[..., SaleContext]:
     def build(
         *lines: SaleLine,

@@ -137,8 +137,10 @@ def test_the_longest_prefix_wins() -> None:
     )
     long_match = catalogue.by_prefix("81234560000000010000")
     short_match = catalogue.by_prefix("81234550000000010000")
-    assert long_match is not None and long_match.product.med_list_codg == INSULIN
-    assert short_match is not None and short_match.product.med_list_codg == ASPIRIN
+    assert long_match is not None
+    assert long_match.product.med_list_codg == INSULIN
+    assert short_match is not None
+    assert short_match.product.med_list_codg == ASPIRIN
 
 
 def test_identify_each_family() -> None:
@@ -152,10 +154,13 @@ def test_identify_each_family() -> None:
     trace20 = catalogue.identify(scan("81234560000000010000"))
     gs1 = catalogue.identify(scan("(01)04006381333931(21)X1"))
     manufacturer = catalogue.identify(scan("ZY2024A00001234"))
-    assert trace20 is not None and trace20.product.med_list_codg == ASPIRIN
-    assert gs1 is not None and gs1.product.med_list_codg == VALSARTAN
+    assert trace20 is not None
+    assert trace20.product.med_list_codg == ASPIRIN
+    assert gs1 is not None
+    assert gs1.product.med_list_codg == VALSARTAN
     assert gs1.pack_level is PackLevel.BOX
-    assert manufacturer is not None and manufacturer.product.med_list_codg == INSULIN
+    assert manufacturer is not None
+    assert manufacturer.product.med_list_codg == INSULIN
     assert catalogue.identify(scan("(01)06912345678902(21)X1")) is None
 
 

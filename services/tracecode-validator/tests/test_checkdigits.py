@@ -1,5 +1,4 @@
 import pytest
-
 from tracecode_validator.domain.checkdigits import (
     gs1_check_digit,
     is_chinese_gtin13,
@@ -19,7 +18,14 @@ def test_valid_gtins_of_every_length(gtin: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "gtin", ["6924561884075", "692456188407", "69245618840741", "692456188407X", "６９２４５６１８８４０７４"]
+    "gtin",
+    [
+        "6924561884075",
+        "692456188407",
+        "69245618840741",
+        "692456188407X",
+        "６９２４５６１８８４０７４",
+    ],
 )
 def test_invalid_gtins(gtin: str) -> None:
     assert not is_valid_gtin(gtin)

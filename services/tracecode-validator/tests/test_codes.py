@@ -3,7 +3,6 @@ from datetime import date
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from tracecode_validator.domain.checkdigits import gs1_check_digit
 from tracecode_validator.domain.codes import (
     CodeError,

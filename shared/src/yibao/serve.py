@@ -8,6 +8,7 @@ from typing import TypeVar
 import uvicorn
 from fastapi import FastAPI
 
+from yibao.logging import configure_logging
 from yibao.settings import ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -15,6 +16,7 @@ S = TypeVar("S", bound=ServiceSettings)
 
 def serve(create_app: Callable[[S], FastAPI], settings: S) -> None:
     """Serve until SIGTERM/SIGINT; uvicorn then runs the lifespan shutdown (graceful drain)."""
+    configure_logging(settings.service_name, settings.log_level)
     uvicorn.run(
         create_app(settings),
         host=settings.host,

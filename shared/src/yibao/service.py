@@ -25,7 +25,6 @@ from yibao.bus.producer import create_producer
 from yibao.db import UnitOfWorkFactory, create_pool
 from yibao.events import topics
 from yibao.institutions import handle_institution_registered, key_lookup
-from yibao.logging import configure_logging
 from yibao.observability import RequestContextMiddleware, health_router
 from yibao.outbox import OutboxRelay
 from yibao.problems import install_problem_handlers
@@ -133,7 +132,6 @@ def create_service_app(
     on_stop: Hook | None = None,
 ) -> FastAPI:
     """Build a service's FastAPI app; its lifespan owns the runtime."""
-    configure_logging(settings.service_name, settings.log_level)
     all_handlers: dict[str, Handler] = {
         topics.INSTITUTION_REGISTERED: handle_institution_registered,
         **handlers,

@@ -98,7 +98,9 @@ class EmbeddedPostgres:
         run_as = _prepare_run_as(self._data_dir)
         if not (self._data_dir / "PG_VERSION").exists():
             self._initdb(run_as)
+        # A restart keeps the port it had, so clients reconnect as they would in production.
         port = self._requested_port or free_port()
+        self._requested_port = port
         ident = _identity(run_as)
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(

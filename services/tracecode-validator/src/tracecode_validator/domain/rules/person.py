@@ -1,6 +1,7 @@
 """Is the insured person entitled to this sale, and not stockpiling the same drug?"""
 
 from datetime import date
+from fractions import Fraction
 
 from tracecode_validator.domain.rules.context import Eligibility, PriorPurchase, SaleContext
 from tracecode_validator.domain.rules.hits import RuleCode, RuleHit
@@ -54,7 +55,7 @@ def check_frequency(context: SaleContext) -> list[RuleHit]:
             continue
         supply = line.days_of_supply or earlier[-1].days_supply
         leftover = sum(_days_left(p, today) for p in earlier)
-        if leftover <= (context.policy.supply_tolerance - 1) * supply:
+        if leftover + supply <= _exact(context.policy.supply_tolerance) * supply:
             continue
         hits.append(
             make_hit(
@@ -78,3 +79,8 @@ def check_frequency(context: SaleContext) -> list[RuleHit]:
 
 def _days_left(purchase: PriorPurchase, today: date) -> int:
     return max(0, purchase.days_supply - (today - purchase.start).days)
+
+
+def _exact(tolerance: float) -> Fraction:
+    # 1.2 as a float times 30 is not 36; the bureau means the decimal it wrote.
+    return Fraction(str(tolerance))
