@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.structs import TopicPartition
 from yibao.bus.consumer import ConsumerLoop
 from yibao.events.envelope import Envelope
@@ -29,8 +29,8 @@ async def bus(infra: Infra, platform_db: str, topic_suffix: str) -> AsyncIterato
     await harness.stop()
 
 
-def _assert_once(rows: list[object], expected: int) -> None:
-    notice_ids = [r["notice_id"] for r in rows]  # type: ignore[index]
+def _assert_once(rows: Sequence[asyncpg.Record], expected: int) -> None:
+    notice_ids = [r["notice_id"] for r in rows]
     assert len(notice_ids) == expected, f"expected {expected} effects, got {len(notice_ids)}"
     assert len(set(notice_ids)) == expected, "an event was applied twice"
 
@@ -40,7 +40,8 @@ async def test_outbox_events_reach_the_handler_once(bus: Bus) -> None:
     bus.start_consumer()
     await bus.emit([notice(i) for i in range(300)])
     _assert_once(await bus.wait_for_effects(300), 300)
-    assert await bus.pool.fetchval("SELECT count(*) FROM outbox") == 0  # type: ignore[union-attr]
+    assert bus.pool is not None
+    assert await bus.pool.fetchval("SELECT count(*) FROM outbox") == 0
 
 
 class CrashAfterPublish(OutboxRelay):
@@ -121,7 +122,7 @@ async def test_redelivered_event_is_a_no_op(bus: Bus) -> None:
     assert len(rows) == 2
 
 
-async def _dlq_records(bus: Bus, count: int) -> list[object]:
+async def _dlq_records(bus: Bus, count: int) -> list[ConsumerRecord[bytes, bytes]]:
     consumer = AIOKafkaConsumer(
         dlq_topic(TOPIC) + bus.suffix,
         bootstrap_servers=bus.bootstrap,
@@ -129,7 +130,7 @@ async def _dlq_records(bus: Bus, count: int) -> list[object]:
         fetch_max_wait_ms=10,
     )
     await consumer.start()
-    records: list[object] = []
+    records: list[ConsumerRecord[bytes, bytes]] = []
     try:
         deadline = asyncio.get_running_loop().time() + 20
         while len(records) < count and asyncio.get_running_loop().time() < deadline:
@@ -152,9 +153,9 @@ async def test_poison_messages_go_to_the_dlq_and_the_consumer_keeps_going(bus: B
     bus.start_consumer()
     rows = await bus.wait_for_effects(2)
     dead = await _dlq_records(bus, 3)
-    reasons = sorted(dict(r.headers)["yibao_dlq_reason"].decode() for r in dead)  # type: ignore[attr-defined]
+    reasons = sorted(dict(r.headers)["yibao_dlq_reason"].decode() for r in dead)
     assert reasons == ["handler_failed", "invalid_payload", "missing_header"]
-    errors = [dict(r.headers)["yibao_dlq_error"].decode() for r in dead]  # type: ignore[attr-defined]
+    errors = [dict(r.headers)["yibao_dlq_error"].decode() for r in dead]
     assert any("never be handled" in e for e in errors)
     _assert_once(rows, 2)
     assert sorted(r["notice_id"] for r in rows) == ["n-2", "n-4"]

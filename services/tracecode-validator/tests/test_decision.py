@@ -57,6 +57,21 @@ def test_an_approved_split_sale_takes_only_its_units(
     assert decision.dispensed == (Dispensed(0, BOX, 10, whole=False),)
 
 
+def test_a_replayed_settlement_is_never_its_own_duplicate(
+    make_context: Context, stocked: Stocked
+) -> None:
+    lines = (whole(ASPIRIN, BOX), split("81234560000000020000", 5))
+    stock = stocked(BOX, "81234560000000020000")
+    first = decide(make_context(*lines, records=stock))
+    persisted = {**stock, **{record.key: record for record in first.records}}
+    replay = decide(make_context(*lines, records=persisted))
+    other = decide(make_context(*lines, records=persisted, settlement_id="S-2"))
+    assert (replay.status, replay.hits) == (DecisionStatus.APPROVED, ())
+    assert replay.dispensed == first.dispensed
+    assert set(replay.records) <= set(first.records)
+    assert [hit.rule for hit in other.hits] == [RuleCode.DUPLICATE_SALE]
+
+
 def test_a_rejected_sale_changes_nothing(make_context: Context, stocked: Stocked) -> None:
     context = make_context(
         whole(ASPIRIN, BOX), records=stocked(BOX), eligibility=Eligibility.DECEASED

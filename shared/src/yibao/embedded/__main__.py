@@ -30,6 +30,8 @@ async def main() -> int:
     """Start, demo, wait for a signal, stop."""
     configure_logging("launcher", os.environ.get("YIBAO_LOG_LEVEL", "INFO"))
     log = logging.getLogger("yibao.launcher")
+    for chatty in ("httpx", "alembic"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     token = os.environ.get("YIBAO_ADMIN_TOKEN")
     platform = Platform(
         run_dir=_run_dir(),

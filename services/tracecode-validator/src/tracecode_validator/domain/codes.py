@@ -117,7 +117,7 @@ _MESSAGES: dict[CodeErrorReason, tuple[str, str]] = {
 }
 
 
-def code_error(reason: CodeErrorReason, ai: str | None = None) -> CodeError:
+def _code_error(reason: CodeErrorReason, ai: str | None = None) -> CodeError:
     """Build the error for reason, naming the GS1 AI at fault when there is one."""
     zh, en = _MESSAGES[reason]
     if ai is not None:
@@ -134,7 +134,7 @@ def parse_code(text: str) -> ParsedCode | CodeError:
     """Classify a scan as a 20-digit, GS1 or manufacturer code, or say why it is none."""
     code = normalise(text)
     if not code:
-        return code_error(CodeErrorReason.EMPTY)
+        return _code_error(CodeErrorReason.EMPTY)
     symbology = _SYMBOLOGY_ID.match(code)
     if symbology is not None:
         code = code[symbology.end() :]
@@ -149,9 +149,9 @@ def parse_code(text: str) -> ParsedCode | CodeError:
     if looks_bare(code):
         return _gs1(code, parenthesised=False)
     if _ALPHANUMERIC.fullmatch(code) is None:
-        return code_error(CodeErrorReason.BAD_CHARACTERS)
+        return _code_error(CodeErrorReason.BAD_CHARACTERS)
     if len(code) not in MANUFACTURER_LENGTHS:
-        return code_error(CodeErrorReason.BAD_LENGTH)
+        return _code_error(CodeErrorReason.BAD_LENGTH)
     return ParsedCode(family=CodeFamily.MANUFACTURER, key=code, text=code)
 
 
@@ -172,7 +172,7 @@ def _gs1(code: str, *, parenthesised: bool) -> ParsedCode | CodeError:
     try:
         elements = parse_parenthesised(code) if parenthesised else parse_transmitted(code)
     except Gs1Error as error:
-        return code_error(CodeErrorReason(error.problem), error.ai)
+        return _code_error(CodeErrorReason(error.problem), error.ai)
     return ParsedCode(
         family=CodeFamily.GS1,
         key=f"01{elements.gtin}21{elements.serial}",

@@ -65,12 +65,20 @@ def dispense(context: SaleContext) -> Dispensing:
     dispensed: list[Dispensed] = []
     for scan in usable_scans(context):
         line = settlement.lines[scan.line]
+        key = scan.code.key
+        stored = context.records.get(key)
+        if stored is not None and _sold_by(stored, settlement.settlement_id):
+            # A redelivered settlement finds its own sale in the registry. The service
+            # answers replays from the stored decision; this keeps one that slips through
+            # from ever being called a duplicate of itself.
+            units = line.sel_retn_cnt if line.split else stored.units_per_pack
+            dispensed.append(Dispensed(scan.line, key, units, whole=not line.split))
+            continue
         if scan.code.expiry is not None and scan.code.expiry < settlement.setl_time.date():
             evidence = {"state": CodeState.EXPIRED.value, "expiry": scan.code.expiry.isoformat()}
             hits.append(_blocked(context, scan, CodeState.EXPIRED, evidence))
             continue
-        key = scan.code.key
-        before = working.get(key) or context.records.get(key) or _fresh(context, scan, line)
+        before = working.get(key) or stored or _fresh(context, scan, line)
         if before is None:
             continue
         after = (
@@ -97,6 +105,10 @@ def dispense(context: SaleContext) -> Dispensing:
         units = line.sel_retn_cnt if line.split else before.units_per_pack
         dispensed.append(Dispensed(scan.line, key, units, whole=not line.split))
     return Dispensing(tuple(hits), working, tuple(dispensed))
+
+
+def _sold_by(record: CodeRecord, settlement_id: str) -> bool:
+    return record.last_sale is not None and record.last_sale.settlement_id == settlement_id
 
 
 def _fresh(context: SaleContext, scan: Scan, line: SaleLine) -> CodeRecord | None:
@@ -165,7 +177,9 @@ def _duplicate(
 ) -> RuleHit:
     """Describe the earlier sale; another person or institution makes it critical.
 
-    Only whether the person is the same is disclosed, never the earlier buyer's hash.
+    Only whether the person is the same is disclosed, never the earlier buyer's hash. A code
+    scanned twice in one request is almost always a slip at the counter: it is rejected so
+    the cashier corrects it, but not alerted, because false alerts are what bury real ones.
     """
     settlement = context.settlement
     prior = record.last_sale
@@ -175,7 +189,12 @@ def _duplicate(
         if prior is None or prior.person is None or settlement.person is None
         else prior.person == settlement.person
     )
-    critical = not within_request and (same_institution is False or same_person is False)
+    if within_request:
+        severity = Severity.MEDIUM
+    elif same_institution is False or same_person is False:
+        severity = Severity.CRITICAL
+    else:
+        severity = Severity.HIGH
     if within_request:
         detail = ("本次结算中重复扫描", "it is scanned twice in this settlement")
     elif refusal.reason is RefusalReason.PACK_OPENED:
@@ -201,6 +220,7 @@ def _duplicate(
             "same_institution": same_institution,
             "same_person": same_person,
         },
-        severity=Severity.CRITICAL if critical else None,
+        severity=severity,
         detail=detail,
+        alert=not within_request,
     )

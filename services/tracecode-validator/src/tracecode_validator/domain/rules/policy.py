@@ -30,6 +30,7 @@ def make_hit(
     evidence: Mapping[str, JsonValue] | None = None,
     severity: Severity | None = None,
     detail: tuple[str, str] | None = None,
+    alert: bool | None = None,
 ) -> RuleHit:
     """Build a hit with the policy's action and the rule book's messages.
 
@@ -49,5 +50,5 @@ def make_hit(
         message_zh=spec.message_zh.format_map(fill),
         message_en=spec.message_en.format_map(fill),
         evidence=facts,
-        alert=spec.alert,
+        alert=spec.alert if alert is None else alert,
     )

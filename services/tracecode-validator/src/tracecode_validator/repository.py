@@ -1,0 +1,468 @@
+"""The validator's SQL: catalogue, code registry, decisions, projections. Never commits.
+
+Registry rows are locked per code with transaction-scoped advisory locks taken in key
+order, so two replicas deciding sales of the same box serialise on it (and a code nobody
+has seen yet, which has no row to `FOR UPDATE`, is protected too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+import orjson
+from yibao.db import DbConnection, Pool
+
+from tracecode_validator.domain.catalogue import PackLevel, Product, TracePrefix
+from tracecode_validator.domain.registry import (
+    CodeRecord,
+    CodeState,
+    MovementType,
+    RegistryEvent,
+    SaleStamp,
+)
+from tracecode_validator.domain.rules.context import (
+    CreditGrade,
+    Eligibility,
+    InstitutionCredit,
+    PractitionerStatus,
+    PriorPurchase,
+)
+
+# --- catalogue -----------------------------------------------------------------------------
+
+
+async def catalogue_version(conn: DbConnection | Pool) -> int:
+    """A number that changes whenever the catalogue does (cheap to poll)."""
+    version = await conn.fetchval(
+        "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM catalogue_version"
+    )
+    return int(version)
+
+
+async def load_products(conn: DbConnection | Pool) -> list[Product]:
+    """Every catalogue row."""
+    rows = await conn.fetch(
+        "SELECT med_list_codg, name, units_per_pack, split_allowed, rx_flag, gtins, "
+        "drug_std_codes, trace_prefixes FROM products"
+    )
+    return [_product(r) for r in rows]
+
+
+def _product(row: asyncpg.Record) -> Product:
+    return Product(
+        med_list_codg=row["med_list_codg"],
+        name=row["name"],
+        units_per_pack=row["units_per_pack"],
+        split_allowed=row["split_allowed"],
+        rx_flag=row["rx_flag"],
+        gtins=tuple(row["gtins"]),
+        drug_std_codes=tuple(row["drug_std_codes"]),
+        trace_prefixes=tuple(
+            TracePrefix(p["prefix"], PackLevel(p["pack_level"])) for p in row["trace_prefixes"]
+        ),
+    )
+
+
+async def upsert_products(conn: DbConnection, products: list[Product]) -> int:
+    """Insert or replace catalogue rows in one statement and bump the version."""
+    await conn.execute(
+        """
+        INSERT INTO products (med_list_codg, name, units_per_pack, split_allowed, rx_flag,
+            gtins, drug_std_codes, trace_prefixes, updated_at)
+        SELECT u.m, u.n, u.u, u.s, u.r,
+               ARRAY(SELECT jsonb_array_elements_text(u.g::jsonb)),
+               ARRAY(SELECT jsonb_array_elements_text(u.d::jsonb)), u.p::jsonb, now()
+        FROM unnest($1::text[], $2::text[], $3::int[], $4::bool[], $5::bool[], $6::text[],
+                    $7::text[], $8::text[]) AS u(m, n, u, s, r, g, d, p)
+        ON CONFLICT (med_list_codg) DO UPDATE SET
+            name = EXCLUDED.name, units_per_pack = EXCLUDED.units_per_pack,
+            split_allowed = EXCLUDED.split_allowed, rx_flag = EXCLUDED.rx_flag,
+            gtins = EXCLUDED.gtins, drug_std_codes = EXCLUDED.drug_std_codes,
+            trace_prefixes = EXCLUDED.trace_prefixes, updated_at = now()
+        """,
+        [p.med_list_codg for p in products],
+        [p.name for p in products],
+        [p.units_per_pack for p in products],
+        [p.split_allowed for p in products],
+        [p.rx_flag for p in products],
+        # JSON text per row: asyncpg would read nested lists as a multi-dimensional array.
+        [orjson.dumps(list(p.gtins)).decode() for p in products],
+        [orjson.dumps(list(p.drug_std_codes)).decode() for p in products],
+        [
+            orjson.dumps(
+                [{"prefix": t.prefix, "pack_level": t.pack_level.value} for t in p.trace_prefixes]
+            ).decode()
+            for p in products
+        ],
+    )
+    await conn.execute("SELECT nextval('catalogue_version')")
+    return len(products)
+
+
+async def add_exemptions(conn: DbConnection, pairs: list[tuple[str, str]], reason: str) -> int:
+    """Put legacy (pre-cut-over) stock of a drug at an institution on the no-code list."""
+    await conn.execute(
+        "INSERT INTO no_code_exemptions (fixmedins_code, med_list_codg, reason) "
+        "SELECT i, m, $3 FROM unnest($1::text[], $2::text[]) AS u(i, m) "
+        "ON CONFLICT DO NOTHING",
+        [p[0] for p in pairs],
+        [p[1] for p in pairs],
+        reason,
+    )
+    return len(pairs)
+
+
+async def exemptions(
+    conn: DbConnection, institution: str, meds: Iterable[str]
+) -> frozenset[tuple[str, str]]:
+    """The (institution, drug) pairs of this sale that are on the no-code list."""
+    rows = await conn.fetch(
+        "SELECT fixmedins_code, med_list_codg FROM no_code_exemptions "
+        "WHERE fixmedins_code = $1 AND med_list_codg = ANY($2::text[])",
+        institution,
+        list(meds),
+    )
+    return frozenset((r["fixmedins_code"], r["med_list_codg"]) for r in rows)
+
+
+# --- registry ------------------------------------------------------------------------------
+
+
+async def lock_codes(conn: DbConnection, keys: Iterable[str]) -> None:
+    """Serialise every transaction touching these codes, in a fixed order (no deadlocks)."""
+    ordered = sorted(set(keys))
+    if ordered:
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) "
+            "FROM unnest($1::text[]) WITH ORDINALITY AS u(k, n) ORDER BY n",
+            ordered,
+        )
+
+
+async def load_codes(conn: DbConnection, keys: Iterable[str]) -> dict[str, CodeRecord]:
+    """Current records of these codes (absent = never seen)."""
+    rows = await conn.fetch(
+        "SELECT key, med_list_codg, units_per_pack, remaining_units, state, institution, "
+        "opened, expiry, lot, last_sale, last_event FROM codes WHERE key = ANY($1::text[])",
+        list(set(keys)),
+    )
+    return {r["key"]: _record(r) for r in rows}
+
+
+def _record(row: asyncpg.Record) -> CodeRecord:
+    sale = row["last_sale"]
+    return CodeRecord(
+        key=row["key"],
+        med_list_codg=row["med_list_codg"],
+        units_per_pack=row["units_per_pack"],
+        remaining_units=row["remaining_units"],
+        state=CodeState(row["state"]),
+        institution=row["institution"],
+        opened=row["opened"],
+        expiry=row["expiry"],
+        lot=row["lot"],
+        last_sale=(
+            SaleStamp(
+                settlement_id=sale["settlement_id"],
+                institution=sale["institution"],
+                person=sale["person"],
+                at=datetime.fromisoformat(sale["at"]),
+            )
+            if sale
+            else None
+        ),
+        last_event=_last_event(row["last_event"]),
+    )
+
+
+def _last_event(value: str | None) -> MovementType | RegistryEvent | None:
+    if value is None:
+        return None
+    if value in MovementType.__members__.values():
+        return MovementType(value)
+    return RegistryEvent(value)
+
+
+async def save_codes(
+    conn: DbConnection,
+    records: Iterable[CodeRecord],
+    *,
+    event: str,
+    reference: str,
+    at: datetime,
+) -> None:
+    """Upsert the new records and append one history row per code, in two statements."""
+    rows = list(records)
+    if not rows:
+        return
+    await conn.execute(
+        """
+        INSERT INTO codes (key, med_list_codg, units_per_pack, remaining_units, state,
+            institution, opened, expiry, lot, last_sale, last_event, updated_at)
+        SELECT *, $12::timestamptz FROM unnest($1::text[], $2::text[], $3::int[], $4::int[],
+            $5::text[], $6::text[], $7::bool[], $8::date[], $9::text[], $10::jsonb[],
+            $11::text[])
+        ON CONFLICT (key) DO UPDATE SET
+            med_list_codg = EXCLUDED.med_list_codg, units_per_pack = EXCLUDED.units_per_pack,
+            remaining_units = EXCLUDED.remaining_units, state = EXCLUDED.state,
+            institution = EXCLUDED.institution, opened = EXCLUDED.opened,
+            expiry = EXCLUDED.expiry, lot = EXCLUDED.lot, last_sale = EXCLUDED.last_sale,
+            last_event = EXCLUDED.last_event, updated_at = EXCLUDED.updated_at
+        """,
+        [r.key for r in rows],
+        [r.med_list_codg for r in rows],
+        [r.units_per_pack for r in rows],
+        [r.remaining_units for r in rows],
+        [r.state.value for r in rows],
+        [r.institution for r in rows],
+        [r.opened for r in rows],
+        [r.expiry for r in rows],
+        [r.lot for r in rows],
+        [_stamp(r.last_sale) for r in rows],
+        [r.last_event.value if r.last_event else None for r in rows],
+        at,
+    )
+    await conn.execute(
+        "INSERT INTO code_history (key, at, event, institution, reference, state, "
+        "remaining_units) SELECT k, $2, $3, i, $4, s, u "
+        "FROM unnest($1::text[], $5::text[], $6::text[], $7::int[]) AS x(k, i, s, u)",
+        [r.key for r in rows],
+        at,
+        event,
+        reference,
+        [r.institution for r in rows],
+        [r.state.value for r in rows],
+        [r.remaining_units for r in rows],
+    )
+
+
+def _stamp(stamp: SaleStamp | None) -> dict[str, Any] | None:
+    if stamp is None:
+        return None
+    return {
+        "settlement_id": stamp.settlement_id,
+        "institution": stamp.institution,
+        "person": stamp.person,
+        "at": stamp.at.isoformat(),
+    }
+
+
+async def code_history(pool: Pool, key: str, limit: int) -> list[asyncpg.Record]:
+    """A code's history, oldest first."""
+    return list(
+        await pool.fetch(
+            "SELECT at, event, institution, reference, state, remaining_units "
+            "FROM code_history WHERE key = $1 ORDER BY id LIMIT $2",
+            key,
+            limit,
+        )
+    )
+
+
+# --- decisions -----------------------------------------------------------------------------
+
+
+async def decision(conn: DbConnection | Pool, settlement_id: str) -> asyncpg.Record | None:
+    """The stored decision of a settlement."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT settlement_id, fixmedins_code, psn_key, status, hits, dispensed, returned, "
+        "amount, setl_time, decided_at, decided_by, review_reason "
+        "FROM decisions WHERE settlement_id = $1",
+        settlement_id,
+    )
+    return row
+
+
+async def insert_decision(
+    conn: DbConnection,
+    *,
+    settlement_id: str,
+    fixmedins_code: str,
+    psn_key: str,
+    status: str,
+    hits: list[dict[str, Any]],
+    dispensed: list[dict[str, Any]],
+    amount: Any,
+    setl_time: datetime,
+    decided_at: datetime,
+) -> None:
+    """Store the rules' decision with what each line took from which pack."""
+    await conn.execute(
+        "INSERT INTO decisions (settlement_id, fixmedins_code, psn_key, status, hits, "
+        "dispensed, amount, setl_time, decided_at, decided_by) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'rules')",
+        settlement_id,
+        fixmedins_code,
+        psn_key,
+        status,
+        hits,
+        dispensed,
+        amount,
+        setl_time,
+        decided_at,
+    )
+
+
+async def review_decision(
+    conn: DbConnection,
+    *,
+    settlement_id: str,
+    status: str,
+    reviewer: str,
+    reason: str,
+    decided_at: datetime,
+    dispensed: list[dict[str, Any]] | None,
+) -> bool:
+    """A reviewer settles a pending decision; False if it was not pending any more."""
+    updated = await conn.fetchval(
+        "UPDATE decisions SET status = $2, decided_by = $3, review_reason = $4, "
+        "decided_at = $5, dispensed = COALESCE($6, dispensed) "
+        "WHERE settlement_id = $1 AND status = 'pending_review' RETURNING true",
+        settlement_id,
+        status,
+        f"reviewer:{reviewer}",
+        reason,
+        decided_at,
+        dispensed,
+    )
+    return bool(updated)
+
+
+async def add_returned(
+    conn: DbConnection, settlement_id: str, released: list[dict[str, Any]]
+) -> None:
+    """Append released units to the sale's returns."""
+    await conn.execute(
+        "UPDATE decisions SET returned = returned || $2::jsonb WHERE settlement_id = $1",
+        settlement_id,
+        released,
+    )
+
+
+async def pending_reviews(pool: Pool, limit: int) -> list[asyncpg.Record]:
+    """Settlements waiting for a reviewer, oldest first."""
+    return list(
+        await pool.fetch(
+            "SELECT settlement_id, fixmedins_code, hits, amount, setl_time, decided_at "
+            "FROM decisions WHERE status = 'pending_review' ORDER BY decided_at LIMIT $1",
+            limit,
+        )
+    )
+
+
+# --- projections ---------------------------------------------------------------------------
+
+
+async def eligibility(conn: DbConnection, psn_key: str) -> Eligibility | None:
+    """What enrollment has said about this person (None: nothing known, not a refusal)."""
+    status = await conn.fetchval(
+        "SELECT status FROM person_eligibility WHERE psn_key = $1", psn_key
+    )
+    return Eligibility(status) if status else None
+
+
+async def set_eligibility(
+    conn: DbConnection, psn_keys: Iterable[str], status: Eligibility, at: datetime
+) -> None:
+    """Apply an enrollment change to every key of the person (older news never wins)."""
+    keys = list(psn_keys)
+    await conn.execute(
+        "INSERT INTO person_eligibility (psn_key, status, updated_at) "
+        "SELECT k, $2, $3 FROM unnest($1::text[]) AS k "
+        "ON CONFLICT (psn_key) DO UPDATE SET status = EXCLUDED.status, "
+        "updated_at = EXCLUDED.updated_at "
+        "WHERE person_eligibility.updated_at <= EXCLUDED.updated_at",
+        keys,
+        status.value,
+        at,
+    )
+
+
+async def subject_standing(
+    conn: DbConnection, institution: str, practitioners: Iterable[str]
+) -> tuple[InstitutionCredit | None, dict[str, PractitionerStatus]]:
+    """The institution's grade and the practitioners' qualification, as credit last said."""
+    ids = [institution, *practitioners]
+    rows = await conn.fetch(
+        "SELECT subject_id, grade, blacklisted, practitioner_status, suspended_until "
+        "FROM subject_credit WHERE subject_id = ANY($1::text[])",
+        ids,
+    )
+    credit: InstitutionCredit | None = None
+    statuses: dict[str, PractitionerStatus] = {}
+    for row in rows:
+        if row["subject_id"] == institution and row["practitioner_status"] is None:
+            grade = CreditGrade(row["grade"]) if row["grade"] else None
+            credit = InstitutionCredit(grade=grade, blacklisted=row["blacklisted"])
+        elif row["practitioner_status"]:
+            statuses[row["subject_id"]] = PractitionerStatus(row["practitioner_status"])
+    return credit, statuses
+
+
+async def upsert_subject_credit(
+    conn: DbConnection,
+    *,
+    subject_id: str,
+    subject_type: str,
+    grade: str | None,
+    blacklisted: bool,
+    practitioner_status: str | None,
+    suspended_until: date | None,
+    at: datetime,
+) -> None:
+    """Keep the latest credit standing of a subject."""
+    await conn.execute(
+        """
+        INSERT INTO subject_credit (subject_id, subject_type, grade, blacklisted,
+            practitioner_status, suspended_until, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
+        ON CONFLICT (subject_id) DO UPDATE SET subject_type = EXCLUDED.subject_type,
+            grade = EXCLUDED.grade, blacklisted = EXCLUDED.blacklisted,
+            practitioner_status = EXCLUDED.practitioner_status,
+            suspended_until = EXCLUDED.suspended_until, updated_at = EXCLUDED.updated_at
+        WHERE subject_credit.updated_at <= EXCLUDED.updated_at
+        """,
+        subject_id,
+        subject_type,
+        grade,
+        blacklisted,
+        practitioner_status,
+        suspended_until,
+        at,
+    )
+
+
+async def recent_purchases(
+    conn: DbConnection, psn_key: str, meds: Iterable[str], since: date
+) -> tuple[PriorPurchase, ...]:
+    """This person's earlier supplies of these drugs (for the over-frequency rule)."""
+    rows = await conn.fetch(
+        "SELECT med_list_codg, start_date, days_supply FROM purchases "
+        "WHERE psn_key = $1 AND med_list_codg = ANY($2::text[]) AND start_date >= $3 "
+        "ORDER BY start_date",
+        psn_key,
+        list(meds),
+        since,
+    )
+    return tuple(PriorPurchase(r["med_list_codg"], r["start_date"], r["days_supply"]) for r in rows)
+
+
+async def record_purchases(
+    conn: DbConnection, psn_key: str, settlement_id: str, supplies: Mapping[str, tuple[date, int]]
+) -> None:
+    """Remember what this sale supplied, per drug."""
+    if not supplies:
+        return
+    await conn.execute(
+        "INSERT INTO purchases (psn_key, med_list_codg, start_date, days_supply, settlement_id) "
+        "SELECT $1, m, d, n, $2 FROM unnest($3::text[], $4::date[], $5::int[]) AS u(m, d, n) "
+        "ON CONFLICT DO NOTHING",
+        psn_key,
+        settlement_id,
+        list(supplies),
+        [v[0] for v in supplies.values()],
+        [v[1] for v in supplies.values()],
+    )

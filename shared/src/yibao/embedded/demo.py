@@ -1,0 +1,167 @@
+"""The `make run` demo: a pharmacy's day in six requests, printed as it happens.
+
+Everything goes over HTTP exactly as a POS vendor would call it, so a newcomer can read
+this file as a client example too. The catalogue rows are made up (not real products).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import httpx
+
+PHARMACY_A = "P15030200007"
+PHARMACY_B = "P15030200008"
+AMOXICILLIN = "XA01ABA014A001010101445"  # whole boxes only
+IBUPROFEN = "XM01AEI034A001010101447"  # splittable: 6 tablets a box
+BOX_CODES = [f"8123456{n:09d}{n % 10:04d}" for n in range(1, 4)]
+SPLIT_CODE = "81234570000000010000"
+
+CATALOGUE = [
+    {
+        "med_list_codg": AMOXICILLIN,
+        "name": "阿莫西林胶囊 0.25g×24粒 (demo)",
+        "gtins": ["6924561884074"],
+        "trace_prefixes": [{"prefix": "8123456", "pack_level": "box"}],
+        "units_per_pack": 24,
+        "split_allowed": False,
+        "rx_flag": True,
+    },
+    {
+        "med_list_codg": IBUPROFEN,
+        "name": "布洛芬片 0.2g×6片 (demo)",
+        "gtins": ["6921000000019"],
+        "trace_prefixes": [{"prefix": "8123457", "pack_level": "box"}],
+        "units_per_pack": 6,
+        "split_allowed": True,
+        "rx_flag": False,
+    },
+]
+
+
+def _line(med: str, count: int, codes: list[str], *, split: bool = False) -> dict[str, Any]:
+    return {
+        "med_list_codg": med,
+        "trdn_flag": 1 if split else 0,
+        "sel_retn_cnt": count,
+        "finl_trns_pric": 12.5,
+        "drugtracinfo": [{"drug_trac_codg": c} for c in codes],
+    }
+
+
+def _sale(pharmacy: str, certno: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "fixmedins_code": pharmacy,
+        "certno": certno,
+        "psn_name": "演示患者",
+        "setl_time": "2026-11-23T10:00:00+08:00",
+        "lines": lines,
+    }
+
+
+def _show(title: str, response: httpx.Response) -> None:
+    body = response.json()
+    hits = ", ".join(f"{h['rule']}({h['action']})" for h in body.get("hits", [])) or "none"
+    print(f"  {title:<46} -> {response.status_code} {body.get('status')}  hits: {hits}")
+    for hit in body.get("hits", [])[:1]:
+        print(f"      {hit['message_zh']} | evidence {hit.get('evidence')}")
+
+
+async def run_demo(urls: dict[str, str], admin_token: str) -> None:
+    """Register, load the catalogue, stock, then sell: approved, duplicate, missing, split."""
+    admin = {"Authorization": f"Bearer {admin_token}"}
+    ingest = urls["settlement-ingest"]
+    validator = urls["tracecode-validator"]
+    print("\nDemo — a pharmacy's day (POS calls over HTTP):")
+    async with httpx.AsyncClient(timeout=10) as client:
+        keys = {}
+        for code in (PHARMACY_A, PHARMACY_B):
+            r = await client.post(
+                f"{ingest}/v1/admin/institutions",
+                headers=admin,
+                json={
+                    "fixmedins_code": code,
+                    "name": f"演示药房 {code}",
+                    "kind": "pharmacy",
+                    "level": "retail",
+                    "admdvs": "150302",
+                },
+            )
+            if r.status_code == 409:
+                print(f"  {code} was registered by an earlier run; skipping the demo.")
+                return
+            r.raise_for_status()
+            keys[code] = {"Authorization": f"Bearer {r.json()['api_key']}"}
+        print(f"  registered {PHARMACY_A} and {PHARMACY_B} (API keys issued, stored hashed)")
+        r = await client.post(
+            f"{validator}/v1/admin/catalogue/products", headers=admin, json=CATALOGUE
+        )
+        r.raise_for_status()
+        print(f"  catalogue loaded: {r.json()['upserted']} products")
+        for med, codes in ((AMOXICILLIN, BOX_CODES), (IBUPROFEN, [SPLIT_CODE])):
+            r = await client.post(
+                f"{ingest}/v1/inventory/movements",
+                headers=keys[PHARMACY_A],
+                json={
+                    "fixmedins_code": PHARMACY_A,
+                    "movement_type": "purchase_in",
+                    "med_list_codg": med,
+                    "manu_lotnum": "L2026A",
+                    "expy_end": "2028-06-30",
+                    "drugtracinfo": [{"drug_trac_codg": c} for c in codes],
+                },
+            )
+            r.raise_for_status()
+        await _wait_stocked(client, validator, admin, [*BOX_CODES, SPLIT_CODE])
+        print(f"  stocked {len(BOX_CODES)} amoxicillin boxes and 1 ibuprofen box at {PHARMACY_A}")
+
+        async def sell(title: str, pharmacy: str, lines: list[dict[str, Any]]) -> None:
+            r = await client.post(
+                f"{ingest}/v1/settlements",
+                headers={**keys[pharmacy], "Idempotency-Key": str(uuid.uuid4())},
+                json=_sale(pharmacy, "150302199001011231", lines),
+            )
+            _show(title, r)
+
+        await sell(
+            "sale of 2 boxes, codes scanned", PHARMACY_A, [_line(AMOXICILLIN, 2, BOX_CODES[:2])]
+        )
+        await sell(
+            "same box sold again elsewhere (回流)",
+            PHARMACY_B,
+            [_line(AMOXICILLIN, 1, BOX_CODES[:1])],
+        )
+        await sell("box sold without its code (无码不结)", PHARMACY_A, [_line(AMOXICILLIN, 1, [])])
+        await sell(
+            "split sale: 4 of 6 tablets (拆零)",
+            PHARMACY_A,
+            [_line(IBUPROFEN, 4, [SPLIT_CODE], split=True)],
+        )
+        await sell(
+            "split sale: last 2 tablets",
+            PHARMACY_A,
+            [_line(IBUPROFEN, 2, [SPLIT_CODE], split=True)],
+        )
+        await sell(
+            "split sale: 1 more from the empty box",
+            PHARMACY_A,
+            [_line(IBUPROFEN, 1, [SPLIT_CODE], split=True)],
+        )
+
+
+async def _wait_stocked(
+    client: httpx.AsyncClient, validator: str, admin: dict[str, str], codes: list[str]
+) -> None:
+    """Stock movements apply asynchronously (within ~1 s); poll their history, bounded."""
+    for _ in range(100):
+        states = []
+        for code in codes:
+            r = await client.get(f"{validator}/v1/admin/codes/{code}/history", headers=admin)
+            history = r.json().get("history", []) if r.status_code == 200 else []
+            states.append(history[-1]["state"] if history else None)
+        if all(s == "in_stock" for s in states):
+            return
+        await asyncio.sleep(0.1)
+    raise TimeoutError(f"stock movements not applied in time: {states}")

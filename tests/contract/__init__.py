@@ -1,0 +1,1 @@
+"""Contract tests: the deployment files agree with the code."""
