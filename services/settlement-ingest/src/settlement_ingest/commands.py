@@ -83,6 +83,9 @@ async def submit_settlement(
 ) -> SettlementOut:
     """Store the sale and its `settlement.requested.v1`, then wait (bounded) for the decision."""
     request_hash = fingerprint(body)
+    # Without a key, the body itself is the key: a POS that re-sends the same sale after a
+    # timeout gets the same settlement back instead of a false duplicate_sale.
+    idempotency_key = idempotency_key or f"body:{request_hash}"
     settlement_id = str(uuid.uuid4())
     identity = body.certno or f"psn_no:{body.psn_no}"
     psn_key = person_key(identity, secret=ctx.pii_secret)
@@ -125,7 +128,7 @@ async def submit_settlement(
 async def _store_settlement(
     ctx: IngestContext,
     body: SettlementIn,
-    idempotency_key: str | None,
+    idempotency_key: str,
     settlement_id: str,
     request_hash: str,
     psn_key: str,
@@ -151,7 +154,6 @@ async def _store_settlement(
             amount=amount,
         )
         if created is None:
-            assert idempotency_key is not None
             earlier = await repo.settlement_by_key(uow.conn, body.fixmedins_code, idempotency_key)
             assert earlier is not None
             if earlier["request_hash"] != request_hash:

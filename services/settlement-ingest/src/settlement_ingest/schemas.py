@@ -8,13 +8,23 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from yibao.events.inventory import MovementType
 from yibao.events.settlement import DecisionStatus, RuleHit
 
 CODE_PATTERN = r"^[A-Z0-9]{6,32}$"
+
+
+def _whole(value: Decimal) -> Decimal:
+    if value != value.to_integral_value():
+        raise ValueError("must count whole packs (trdn_flag 0) or whole smallest units (1)")
+    return value
+
+
+Count = Annotated[Decimal, Field(gt=0, le=100000), AfterValidator(_whole)]
+"""A 数量 field: whole packs when trdn_flag is 0, whole smallest units when it is 1."""
 
 
 class _Body(BaseModel):
@@ -39,7 +49,7 @@ class SaleLine(_Body):
     trdn_flag: Literal[0, 1] = Field(
         default=0, description="拆零标志: 0 whole packs, 1 split sale of smallest units"
     )
-    sel_retn_cnt: Decimal = Field(gt=0, le=100000, description="销售/退货数量")
+    sel_retn_cnt: Count = Field(description="销售/退货数量")
     sel_retn_unt: str | None = Field(default=None, max_length=20, description="销售/退货单位")
     finl_trns_pric: Decimal | None = Field(default=None, ge=0, description="最终成交单价 (yuan)")
     days_supply: int | None = Field(default=None, ge=1, le=366, description="用药天数 (days)")
@@ -109,7 +119,7 @@ class SettlementOut(BaseModel):
 
 class ReturnLineIn(_Body):
     line: int = Field(ge=0, description="原销售明细序号 (index of the original line)")
-    sel_retn_cnt: Decimal = Field(gt=0, le=100000, description="退货数量")
+    sel_retn_cnt: Count = Field(description="退货数量")
     drugtracinfo: list[TraceCode] = Field(default_factory=list, max_length=1000)
 
 

@@ -60,6 +60,7 @@ class Platform:
     pii_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     extra_env: dict[str, str] = field(default_factory=dict)
     topic_suffix: str = ""
+    database_suffix: str = ""
     postgres: EmbeddedPostgres | None = None
     kafka: EmbeddedKafka | None = None
     services: dict[str, RunningService] = field(default_factory=dict)
@@ -75,7 +76,7 @@ class Platform:
             self.kafka = EmbeddedKafka(self.run_dir / "kafka")
             self.kafka_bootstrap = await asyncio.to_thread(self.kafka.start)
         for spec in SERVICES:
-            dsn = await ensure_database(self.database_url, spec.database)
+            dsn = await ensure_database(self.database_url, spec.database + self.database_suffix)
             self.service_dsns[spec.name] = dsn
             await asyncio.to_thread(upgrade, spec.directory(repo_root()), dsn)
         topics = [t + self.topic_suffix for t in all_topics_with_dlq()]
