@@ -165,9 +165,14 @@ class Client:
         )
 
     async def final(
-        self, pharmacy: Pharmacy, settlement_id: str, timeout_s: float = 30
+        self,
+        pharmacy: Pharmacy,
+        settlement_id: str,
+        timeout_s: float = 30,
+        *,
+        waiting: tuple[str, ...] = ("deciding",),
     ) -> dict[str, Any]:
-        """Poll the status URL (bounded) until the settlement is decided."""
+        """Poll the status URL (bounded) until the status is not one of `waiting`."""
         deadline = asyncio.get_running_loop().time() + timeout_s
         body: dict[str, Any] = {}
         while asyncio.get_running_loop().time() < deadline:
@@ -176,7 +181,7 @@ class Client:
                 headers=pharmacy.headers,
             )
             body = response.json()
-            if body.get("status") not in (None, "deciding"):
+            if body.get("status") not in (None, *waiting):
                 return body
             await asyncio.sleep(0.2)
         raise AssertionError(f"{settlement_id} undecided: {body}")

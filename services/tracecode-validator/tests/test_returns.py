@@ -13,7 +13,7 @@ from tracecode_validator.domain.returns import (
     ReturnStatus,
     SaleRecord,
     decide_return,
-    release_hold,
+    undo_hold,
 )
 from tracecode_validator.domain.rules.context import SaleContext, SaleLine
 from tracecode_validator.domain.rules.dispensing import Dispensed
@@ -182,26 +182,37 @@ def test_a_return_is_all_or_nothing(shop: Shop) -> None:
     assert (result.status, result.records, result.released) == (ReturnStatus.REJECTED, (), ())
 
 
-def test_a_rejected_review_gives_the_held_units_back(make_context: Context) -> None:
+def test_a_rejected_review_puts_the_held_packs_back_as_they_were(
+    make_context: Context, stocked: Callable[..., dict[str, CodeRecord]]
+) -> None:
     lines = (
         SaleLine(ASPIRIN, 0, 1, drug_trac_codg=(BOX_1,)),
         SaleLine(ASPIRIN, 1, 5, drug_trac_codg=(BOX_2,)),
     )
-    held = decide(make_context(*lines))
+    elsewhere = stocked(BOX_1, BOX_2, institution="P-OTHER")
+    context = make_context(*lines, records=elsewhere)
+    held = decide(context)
     assert held.status is DecisionStatus.PENDING_REVIEW
-    records = {record.key: record for record in held.records}
-    sale = SaleRecord("S-1", PHARMACY, NOW, held.dispensed)
-    released = {record.key: record for record in release_hold(sale, records)}
-    assert (released[BOX_1].state, released[BOX_1].remaining_units) == (CodeState.IN_STOCK, 24)
-    assert (released[BOX_2].state, released[BOX_2].remaining_units) == (
-        CodeState.DISPENSED_PARTIAL,
-        24,
+    current = {record.key: record for record in held.records}
+    restored = {r.key: r for r in undo_hold("S-1", current, elsewhere)}
+    assert restored == elsewhere
+    assert (restored[BOX_2].state, restored[BOX_2].opened) == (CodeState.IN_STOCK, False)
+
+
+def test_an_undone_hold_of_a_never_seen_code_forgets_it(make_context: Context) -> None:
+    held = decide(make_context(SaleLine(ASPIRIN, 0, 1, drug_trac_codg=(BOX_1,))))
+    current = {record.key: record for record in held.records}
+    (restored,) = undo_hold("S-1", current, dict.fromkeys(current))
+    assert (restored.state, restored.institution, restored.last_sale) == (
+        CodeState.UNKNOWN,
+        None,
+        None,
     )
 
 
-def test_a_release_leaves_packs_blocked_since_alone(make_context: Context) -> None:
+def test_an_undo_leaves_packs_blocked_or_resold_since_alone(make_context: Context) -> None:
     held = decide(make_context(SaleLine(ASPIRIN, 0, 1, drug_trac_codg=(BOX_1,))))
     locked = block(held.records[0], CodeState.LOCKED)
     assert isinstance(locked, CodeRecord)
-    sale = SaleRecord("S-1", PHARMACY, NOW, held.dispensed)
-    assert release_hold(sale, {BOX_1: locked}) == ()
+    assert undo_hold("S-1", {BOX_1: locked}, {BOX_1: None}) == ()
+    assert undo_hold("S-other", {BOX_1: held.records[0]}, {BOX_1: None}) == ()

@@ -76,6 +76,7 @@ TABLES = (
         hits           jsonb       NOT NULL,
         dispensed      jsonb       NOT NULL,
         returned       jsonb       NOT NULL DEFAULT '[]',
+        held_from      jsonb,
         amount         numeric(14, 2) NOT NULL DEFAULT 0,
         setl_time      timestamptz NOT NULL,
         decided_at     timestamptz NOT NULL,

@@ -31,6 +31,7 @@ from tracecode_validator.convert import (
     dispensed_from_json,
     dispensed_to_json,
     hit_to_event,
+    record_to_json,
     settlement_from_event,
 )
 from tracecode_validator.domain.codes import ParsedCode, parse_code
@@ -150,6 +151,17 @@ async def decide_settlement(
         amount=amount,
         setl_time=event.setl_time,
         decided_at=now,
+        held_from=(
+            [
+                {
+                    "key": r.key,
+                    "record": record_to_json(records[r.key]) if r.key in records else None,
+                }
+                for r in decision.records
+            ]
+            if decision.status is DecisionStatus.PENDING_REVIEW
+            else None
+        ),
     )
     if decision.status is not DecisionStatus.REJECTED:
         supplies = {

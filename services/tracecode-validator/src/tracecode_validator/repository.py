@@ -15,14 +15,9 @@ import asyncpg
 import orjson
 from yibao.db import DbConnection, Pool
 
+from tracecode_validator.convert import record_from_json, stamp_to_json
 from tracecode_validator.domain.catalogue import PackLevel, Product, TracePrefix
-from tracecode_validator.domain.registry import (
-    CodeRecord,
-    CodeState,
-    MovementType,
-    RegistryEvent,
-    SaleStamp,
-)
+from tracecode_validator.domain.registry import CodeRecord
 from tracecode_validator.domain.rules.context import (
     CreditGrade,
     Eligibility,
@@ -149,41 +144,7 @@ async def load_codes(conn: DbConnection, keys: Iterable[str]) -> dict[str, CodeR
         "opened, expiry, lot, last_sale, last_event FROM codes WHERE key = ANY($1::text[])",
         list(set(keys)),
     )
-    return {r["key"]: _record(r) for r in rows}
-
-
-def _record(row: asyncpg.Record) -> CodeRecord:
-    sale = row["last_sale"]
-    return CodeRecord(
-        key=row["key"],
-        med_list_codg=row["med_list_codg"],
-        units_per_pack=row["units_per_pack"],
-        remaining_units=row["remaining_units"],
-        state=CodeState(row["state"]),
-        institution=row["institution"],
-        opened=row["opened"],
-        expiry=row["expiry"],
-        lot=row["lot"],
-        last_sale=(
-            SaleStamp(
-                settlement_id=sale["settlement_id"],
-                institution=sale["institution"],
-                person=sale["person"],
-                at=datetime.fromisoformat(sale["at"]),
-            )
-            if sale
-            else None
-        ),
-        last_event=_last_event(row["last_event"]),
-    )
-
-
-def _last_event(value: str | None) -> MovementType | RegistryEvent | None:
-    if value is None:
-        return None
-    if value in MovementType.__members__.values():
-        return MovementType(value)
-    return RegistryEvent(value)
+    return {r["key"]: record_from_json(dict(r)) for r in rows}
 
 
 async def save_codes(
@@ -221,7 +182,7 @@ async def save_codes(
         [r.opened for r in rows],
         [r.expiry for r in rows],
         [r.lot for r in rows],
-        [_stamp(r.last_sale) for r in rows],
+        [stamp_to_json(r.last_sale) for r in rows],
         [r.last_event.value if r.last_event else None for r in rows],
         at,
     )
@@ -237,17 +198,6 @@ async def save_codes(
         [r.state.value for r in rows],
         [r.remaining_units for r in rows],
     )
-
-
-def _stamp(stamp: SaleStamp | None) -> dict[str, Any] | None:
-    if stamp is None:
-        return None
-    return {
-        "settlement_id": stamp.settlement_id,
-        "institution": stamp.institution,
-        "person": stamp.person,
-        "at": stamp.at.isoformat(),
-    }
 
 
 async def code_history(pool: Pool, key: str, limit: int) -> list[asyncpg.Record]:
@@ -269,7 +219,7 @@ async def decision(conn: DbConnection | Pool, settlement_id: str) -> asyncpg.Rec
     """The stored decision of a settlement."""
     row: asyncpg.Record | None = await conn.fetchrow(
         "SELECT settlement_id, fixmedins_code, psn_key, status, hits, dispensed, returned, "
-        "amount, setl_time, decided_at, decided_by, review_reason "
+        "amount, setl_time, decided_at, decided_by, review_reason, held_from "
         "FROM decisions WHERE settlement_id = $1",
         settlement_id,
     )
@@ -288,12 +238,17 @@ async def insert_decision(
     amount: Any,
     setl_time: datetime,
     decided_at: datetime,
+    held_from: list[dict[str, Any]] | None,
 ) -> None:
-    """Store the rules' decision with what each line took from which pack."""
+    """Store the rules' decision with what each line took from which pack.
+
+    `held_from` keeps the packs' records from before a sale held for review, so a
+    reviewer's rejection can put them back exactly.
+    """
     await conn.execute(
         "INSERT INTO decisions (settlement_id, fixmedins_code, psn_key, status, hits, "
-        "dispensed, amount, setl_time, decided_at, decided_by) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'rules')",
+        "dispensed, amount, setl_time, decided_at, decided_by, held_from) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'rules', $10)",
         settlement_id,
         fixmedins_code,
         psn_key,
@@ -303,6 +258,7 @@ async def insert_decision(
         amount,
         setl_time,
         decided_at,
+        held_from,
     )
 
 

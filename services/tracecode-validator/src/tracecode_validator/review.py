@@ -11,8 +11,8 @@ from yibao.events.settlement import RuleHit
 from yibao.problems import ProblemError
 
 from tracecode_validator import repository as repo
-from tracecode_validator.convert import dispensed_from_json
-from tracecode_validator.domain.returns import SaleRecord, release_hold
+from tracecode_validator.convert import record_from_json
+from tracecode_validator.domain.returns import undo_hold
 
 
 async def settle_review(
@@ -40,18 +40,15 @@ async def settle_review(
     now = datetime.now(UTC)
     status: Literal["approved", "rejected"] = "approved" if verdict == "approve" else "rejected"
     if status == "rejected":
-        sale = SaleRecord(
-            settlement_id=settlement_id,
-            institution=stored["fixmedins_code"],
-            sold_at=stored["setl_time"],
-            dispensed=dispensed_from_json(stored["dispensed"]),
-            returned=dispensed_from_json(stored["returned"]),
-        )
-        keys = {d.key for d in sale.dispensed}
-        await repo.lock_codes(conn, keys)
-        released = release_hold(sale, await repo.load_codes(conn, keys))
+        previous = {
+            held["key"]: record_from_json(held["record"]) if held["record"] else None
+            for held in stored["held_from"] or []
+        }
+        await repo.lock_codes(conn, previous)
+        current = await repo.load_codes(conn, previous)
+        restored = undo_hold(settlement_id, current, previous)
         await repo.save_codes(
-            conn, released, event="review_rejected", reference=settlement_id, at=now
+            conn, restored, event="review_rejected", reference=settlement_id, at=now
         )
     await repo.review_decision(
         conn,

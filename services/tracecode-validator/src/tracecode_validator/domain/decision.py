@@ -4,7 +4,7 @@ Codes are consumed when the outcome is approved, approved_with_warnings or
 pending_review. Holding them during review is deliberate: otherwise a second counter
 could sell the same box while a reviewer looks, and the "one box, one sale" guarantee
 would depend on reviewer speed. A reviewer's rejection gives the units back
-(``returns.release_hold``). A rejected settlement changes no record.
+(``returns.undo_hold``). A rejected settlement changes no record.
 """
 
 from collections.abc import Sequence

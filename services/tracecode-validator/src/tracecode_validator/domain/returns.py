@@ -13,11 +13,12 @@ from enum import StrEnum
 
 from tracecode_validator.domain.codes import CodeError, ParsedCode, normalise, parse_code
 from tracecode_validator.domain.registry import (
+    BLOCKING_STATES,
     CodeRecord,
     CodeState,
     Refusal,
     RefusalReason,
-    restore_units,
+    new_record,
     return_units,
 )
 from tracecode_validator.domain.rules.dispensing import Dispensed
@@ -130,23 +131,40 @@ def decide_return(
     )
 
 
-def release_hold(sale: SaleRecord, records: Mapping[str, CodeRecord]) -> tuple[CodeRecord, ...]:
-    """Give back what a settlement held for review once the reviewer rejects it.
+def undo_hold(
+    settlement_id: str,
+    current: Mapping[str, CodeRecord],
+    previous: Mapping[str, CodeRecord | None],
+) -> tuple[CodeRecord, ...]:
+    """Put back, exactly as they were, the packs a settlement held for review.
 
-    No window applies: the pack never left the counter. A pack blocked or moved since keeps
-    its state, because the later event is the truer one.
+    The reviewer rejected the sale, so it never happened: each pack returns to its state
+    before it (``None`` = the registry had never seen it), whoever held it then. A pack
+    whose last sale is no longer this settlement, or that was blocked since, keeps its
+    later state, because the later event is the truer one.
     """
-    taken = _units_by_code(sale.returned)
-    working: dict[str, CodeRecord] = {}
-    for entry in sale.dispensed:
-        record = working.get(entry.key) or records.get(entry.key)
-        units = entry.units - taken[(entry.line, entry.key)]
-        if record is None or units < 1:
+    restored: list[CodeRecord] = []
+    for key, before in previous.items():
+        now = current.get(key)
+        if (
+            now is None
+            or now.last_sale is None
+            or now.last_sale.settlement_id != settlement_id
+            or now.state in BLOCKING_STATES
+        ):
             continue
-        after = restore_units(record, institution=sale.institution, units=units)
-        if not isinstance(after, Refusal):
-            working[entry.key] = after
-    return tuple(working.values())
+        restored.append(
+            before
+            if before is not None
+            else new_record(
+                key,
+                med_list_codg=now.med_list_codg,
+                units_per_pack=now.units_per_pack,
+                expiry=now.expiry,
+                lot=now.lot,
+            )
+        )
+    return tuple(restored)
 
 
 def _units_by_code(entries: Sequence[Dispensed]) -> Counter[tuple[int, str]]:
