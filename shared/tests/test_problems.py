@@ -172,11 +172,6 @@ def test_every_invalid_field_is_listed(client: TestClient) -> None:
     assert {e["type"] for e in problem["errors"]} >= {"missing"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="problems._json_path drops every loc part equal to body/query/path/header, "
-    "so a body field named `path` is reported as `$`",
-)
 def test_a_body_field_named_like_a_parameter_source_keeps_its_path(client: TestClient) -> None:
     """Only the leading `body`/`query` marker is a source; a field called `path` is a field."""
     problem = client.post("/v1/webhooks", json={"url": "https://x", "path": 5}).json()
@@ -234,22 +229,12 @@ def test_an_unhandled_exception_is_500_without_its_text(
     assert logged[0].exc_info is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Starlette runs the `Exception` handler in ServerErrorMiddleware, outside "
-    "RequestContextMiddleware, so the 500 answer has no x-correlation-id header",
-)
 def test_a_500_answer_carries_the_correlation_id(client: TestClient) -> None:
     """The detail says 'it was logged': the client needs the id to find that log line."""
     response = client.get("/v1/boom", headers={"x-correlation-id": "req-500"})
     assert response.headers.get("x-correlation-id") == "req-500"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the unhandled-error log is written by ServerErrorMiddleware after "
-    "RequestContextMiddleware has reset the correlation_id contextvar",
-)
 def test_the_unhandled_error_log_carries_the_correlation_id(client: TestClient) -> None:
     """The traceback is only findable from the client's report through its correlation id."""
     seen: list[str | None] = []
@@ -303,12 +288,6 @@ def test_a_streamed_body_under_the_limit_is_accepted(client: TestClient) -> None
     assert "content-length" not in response.request.headers
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="observability.RequestContextMiddleware raises _BodyTooLarge inside receive(); "
-    "FastAPI's body reader wraps any exception into HTTPException(400), so a streamed "
-    "oversize body is answered 400 http_400 instead of 413 body_too_large",
-)
 def test_a_streamed_body_over_the_limit_is_413(client: TestClient) -> None:
     """Without Content-Length the guard counts bytes as they arrive and must still say 413."""
     response = client.post(

@@ -71,7 +71,7 @@ class Authenticator:
 
     async def authenticate(self, token: str) -> Principal:
         """Try the admin token, then a bureau JWT, then an institution key."""
-        if self._admin_token and hmac.compare_digest(token, self._admin_token):
+        if self._admin_token and hmac.compare_digest(token.encode(), self._admin_token.encode()):
             return Principal(kind="bureau", subject="admin", roles=frozenset({"admin"}))
         if token.count(".") == 2:
             return self._bureau_from_jwt(token)

@@ -14,7 +14,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from yibao.logging import correlation_id
 from yibao.metrics import HTTP_DURATION, HTTP_REQUESTS, READINESS
-from yibao.problems import PROBLEM_JSON, TYPE_BASE
+from yibao.problems import (
+    PROBLEM_JSON,
+    TYPE_BASE,
+    ProblemError,
+    problem_response,
+    unexpected_error_response,
+)
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 CHECK_TIMEOUT_S = 2.0
@@ -81,37 +87,57 @@ class RequestContextMiddleware:
         headers = dict(scope.get("headers") or [])
         cid = headers.get(b"x-correlation-id", b"").decode("latin-1")[:64] or str(uuid.uuid4())
         token = correlation_id.set(cid)
-        declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._too_large(send)
-            correlation_id.reset(token)
-            return
-        status = 500
-        seen = 0
+        declared = headers.get(b"content-length", b"")
+        too_large = declared.isdigit() and int(declared) > self.max_body_bytes
+        status, started, seen = 500, False, 0
         start = time.perf_counter()
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, too_large
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_body_bytes:
+                    too_large = True
                     raise _BodyTooLarge
             return message
 
         async def tracking_send(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
+            if too_large and not started and message["type"].startswith("http.response"):
+                return  # the app's answer to a body it could not read is replaced below
             if message["type"] == "http.response.start":
-                status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-correlation-id", cid.encode())]
+                started, status = True, message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-correlation-id", cid.encode()),
+                ]
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            status = 413
-            await self._too_large(send)
+            if not too_large:
+                try:
+                    await self.app(scope, limited_receive, tracking_send)
+                except _BodyTooLarge:
+                    pass
+                except Exception as exc:
+                    # Answer here, while the correlation id is still set, so the 500 and its
+                    # log line carry the id the client is told to quote.
+                    if started:
+                        raise
+                    await unexpected_error_response(scope.get("path", ""), exc)(
+                        scope, receive, tracking_send
+                    )
+            if too_large and not started:
+                too_large = False
+                problem = ProblemError(
+                    413,
+                    "body_too_large",
+                    "Body too large",
+                    f"The request body exceeds {self.max_body_bytes} bytes.",
+                    hint="Split it into smaller requests.",
+                )
+                await problem_response(problem)(scope, receive, tracking_send)
         finally:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")
@@ -119,25 +145,6 @@ class RequestContextMiddleware:
             HTTP_REQUESTS.labels(method, path, str(status)).inc()
             HTTP_DURATION.labels(method, path).observe(time.perf_counter() - start)
             correlation_id.reset(token)
-
-    async def _too_large(self, send: Send) -> None:
-        body = (
-            b'{"type":"' + TYPE_BASE.encode() + b'body_too_large","title":"Body too large",'
-            b'"status":413,"detail":"The request body exceeds '
-            + str(self.max_body_bytes).encode()
-            + b' bytes; split it into smaller requests.","code":"body_too_large"}'
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", PROBLEM_JSON.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
 
 
 class _BodyTooLarge(Exception):

@@ -71,7 +71,7 @@ def problem_response(problem: ProblemError, instance: str | None = None) -> JSON
 
 
 def _json_path(loc: tuple[int | str, ...]) -> str:
-    parts = [p for p in loc if p not in ("body", "query", "path", "header")]
+    parts = loc[1:] if loc and loc[0] in ("body", "query", "path", "header", "cookie") else loc
     path = "$"
     for part in parts:
         path += f"[{part}]" if isinstance(part, int) else f".{part}"
@@ -119,16 +119,21 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(problem, request.url.path)
 
 
-async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", extra={"path": request.url.path})
+def unexpected_error_response(path: str, exc: Exception) -> JSONResponse:
+    """Log an unhandled error (with the request's correlation id) and answer a bare 500."""
+    log.error("unhandled error", extra={"path": path}, exc_info=exc)
     problem = ProblemError(
         500,
         "internal_error",
         "Internal error",
-        "The server failed to handle the request; it was logged. Retry with the same "
-        "Idempotency-Key: nothing is applied twice.",
+        "The server failed to handle the request; it was logged under the x-correlation-id "
+        "of this answer. Retry with the same Idempotency-Key: nothing is applied twice.",
     )
-    return problem_response(problem, request.url.path)
+    return problem_response(problem, path)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    return unexpected_error_response(request.url.path, exc)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

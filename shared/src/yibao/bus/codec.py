@@ -41,7 +41,9 @@ def decode(topic: str, value: bytes | None, headers: Any) -> Envelope:
     try:
         time = datetime.fromisoformat(attrs["ce_time"]) if "ce_time" in attrs else None
     except ValueError as exc:
-        raise PoisonMessage("invalid_header", f"ce_time is not ISO 8601: {exc}") from exc
+        raise PoisonMessage("invalid_header", f"ce_time is not RFC 3339: {exc}") from exc
+    if time is not None and time.utcoffset() is None:
+        raise PoisonMessage("invalid_header", "ce_time has no UTC offset (RFC 3339 needs one)")
     return Envelope(
         id=event_id,
         type=spec.topic,
