@@ -52,7 +52,8 @@ async def open_servers(root: Path, *, idempotence: bool = True) -> AsyncIterator
             admin_dsn = await asyncio.to_thread(postgres.start)
         if kafka is not None:
             bootstrap = await asyncio.to_thread(kafka.start)
-        assert admin_dsn is not None and bootstrap is not None
+        assert admin_dsn is not None
+        assert bootstrap is not None
         if kafka is None:
             broker = f"external ({bootstrap})"
         elif kafka.flavour == "kafka":
@@ -140,7 +141,7 @@ class Phase:
     mode: str
     count: int
     seconds: float
-    cpu_seconds: float
+    cpu_seconds: float | None = None
     latencies_s: list[float] = field(default_factory=list)
 
     @property
@@ -168,7 +169,8 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
     def line(cells: Sequence[str]) -> str:
         return "  ".join(
-            c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+            c.ljust(w) if i < 2 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
         ).rstrip()
 
     return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])

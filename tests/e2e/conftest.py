@@ -38,7 +38,14 @@ async def platform(
             **(
                 {}
                 if infra.idempotent_producer
-                else {f"{s.env_prefix}KAFKA_IDEMPOTENT_PRODUCER": "false" for s in SERVICES}
+                else {
+                    env: value
+                    for s in SERVICES
+                    for env, value in (
+                        (f"{s.env_prefix}KAFKA_IDEMPOTENT_PRODUCER", "false"),
+                        (f"{s.env_prefix}KAFKA_FETCH_MAX_WAIT_MS", "10"),
+                    )
+                }
             ),
         },
     )

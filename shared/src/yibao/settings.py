@@ -38,7 +38,14 @@ class ServiceSettings(BaseSettings):
     db_pool_min: int = 2
     db_pool_max: int = 10
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
-    kafka_fetch_max_wait_ms: int = 10
+    kafka_fetch_max_wait_ms: int = 500
+    """A long poll: Apache Kafka answers as soon as data arrives, so this only bounds idle
+    polling (10 ms cost the broker two-thirds of a core while idle). Tansu sleeps the full
+    wait, so the embedded runtime sets 10 there."""
+    kafka_fetch_min_bytes: int = 1
+    """1 answers each fetch at the first record (the real-time path); services off that path
+    raise it so the broker batches their fetches instead of answering one per event."""
+    consumer_commit_interval_s: float = 0.1
     kafka_linger_ms: int = 1
     kafka_idempotent_producer: bool = True
     kafka_client_id: str | None = None

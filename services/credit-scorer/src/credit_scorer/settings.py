@@ -15,4 +15,6 @@ class CreditSettings(ServiceSettings):
     service_name: ClassVar[str] = "credit-scorer"
 
     port: int = 8103
+    kafka_fetch_min_bytes: int = 65_536
+    """Off the real-time path: let the broker batch fetches (up to the max wait)."""
     database_url: str = "postgresql://postgres@127.0.0.1:5432/yibao_credit"

@@ -15,4 +15,6 @@ class PublisherSettings(ServiceSettings):
     service_name: ClassVar[str] = "disclosure-publisher"
 
     port: int = 8104
+    kafka_fetch_min_bytes: int = 65_536
+    """Off the real-time path: let the broker batch fetches (up to the max wait)."""
     database_url: str = "postgresql://postgres@127.0.0.1:5432/yibao_publisher"

@@ -5,7 +5,8 @@ recorded with one `INSERT … unnest`. If anything in it fails the batch is roll
 replayed one message per transaction, so a single poison message is isolated, retried a
 bounded number of times and dead-lettered, while its neighbours still commit. Offsets are
 committed only after the database commit; a crash in between means redelivery, which the
-processed-events table turns into a no-op.
+processed-events table turns into a no-op. (Offsets go out from a background task:
+see `yibao.bus.offsets`.)
 
 Infrastructure failures (database or broker unreachable) are not the message's fault: they
 are retried without limit and never dead-lettered, so an outage delays work but loses none.
@@ -24,9 +25,9 @@ from datetime import UTC, datetime
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
-from aiokafka.structs import OffsetAndMetadata
 
 from yibao.bus.codec import PoisonMessage, decode
+from yibao.bus.offsets import OffsetCommitter
 from yibao.db import UnitOfWork
 from yibao.events import Envelope
 from yibao.events.topics import dlq_topic
@@ -63,12 +64,15 @@ class ConsumerConfig:
     group: str
     bootstrap_servers: str
     fetch_max_wait_ms: int = 10
+    fetch_min_bytes: int = 1
     batch_size: int = 500
     max_retries: int = 3
     retry_backoff_s: float = 0.05
     max_transient_backoff_s: float = 5.0
     topic_suffix: str = ""
     """Appended to every topic name (isolated test runs, shared clusters)."""
+    commit_interval_s: float = 0.1
+    """At most this often an offset commit goes out (each is a write on the broker)."""
 
 
 @dataclass(slots=True)
@@ -109,19 +113,26 @@ class ConsumerLoop:
         """Consume until stopped; reconnects after broker outages and unexpected errors."""
         while not self._stopping.is_set():
             consumer = AIOKafkaConsumer(
-                *(topic + self.config.topic_suffix for topic in self.handlers),
                 bootstrap_servers=self.config.bootstrap_servers,
                 group_id=self.config.group,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
                 fetch_max_wait_ms=self.config.fetch_max_wait_ms,
+                fetch_min_bytes=self.config.fetch_min_bytes,
                 max_poll_records=self.config.batch_size,
             )
+            committer = OffsetCommitter(consumer, interval_s=self.config.commit_interval_s)
+            committing: asyncio.Task[None] | None = None
             try:
                 await consumer.start()
+                consumer.subscribe(
+                    topics=[topic + self.config.topic_suffix for topic in self.handlers],
+                    listener=committer,
+                )
+                committing = asyncio.create_task(committer.run())
                 self._consumer = consumer
                 self.started.set()
-                await self._consume(consumer)
+                await self._consume(consumer, committer)
             except Exception as exc:
                 if self._stopping.is_set():
                     break
@@ -129,17 +140,35 @@ class ConsumerLoop:
                 await self._sleep(1.0)
             finally:
                 self._consumer = None
+                if committing is not None:
+                    committing.cancel()
+                with contextlib.suppress(Exception):
+                    await committer.flush()
                 with contextlib.suppress(Exception):
                     await consumer.stop()
 
-    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+    async def _consume(self, consumer: AIOKafkaConsumer, committer: OffsetCommitter) -> None:
         while not self._stopping.is_set():
             batches = await consumer.getmany(timeout_ms=200, max_records=self.config.batch_size)
-            for tp, records in batches.items():
-                if records:
-                    await self._process_partition(tp, records)
-                    await self._commit(consumer, tp, records[-1].offset + 1)
+            # Partitions are independent (order matters only within one), so their batches
+            # run side by side, each in its own transaction, overlapping database waits.
+            await asyncio.gather(
+                *(
+                    self._process_and_mark(tp, records, committer)
+                    for tp, records in batches.items()
+                    if records
+                )
+            )
             await self._record_lag(consumer)
+
+    async def _process_and_mark(
+        self,
+        tp: TopicPartition,
+        records: Sequence[ConsumerRecord[bytes, bytes]],
+        committer: OffsetCommitter,
+    ) -> None:
+        await self._process_partition(tp, records)
+        committer.mark(tp, records[-1].offset + 1)
 
     def _base_topic(self, topic: str) -> str:
         suffix = self.config.topic_suffix
@@ -252,13 +281,6 @@ class ConsumerLoop:
             "message dead-lettered",
             extra={"topic": record.topic, "offset": record.offset, "reason": reason},
         )
-
-    async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
-        try:
-            await consumer.commit({tp: OffsetAndMetadata(offset, "")})
-        except KafkaError as exc:
-            # A rebalance took the partition: its new owner re-reads and the dedupe absorbs it.
-            log.warning("offset commit failed", extra={"error": repr(exc)})
 
     async def _record_lag(self, consumer: AIOKafkaConsumer) -> None:
         for tp in consumer.assignment():

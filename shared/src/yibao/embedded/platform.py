@@ -93,6 +93,7 @@ class Platform:
             f"{prefix}DATABASE_URL": self.service_dsns[spec.name],
             f"{prefix}KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
             f"{prefix}KAFKA_IDEMPOTENT_PRODUCER": "true" if idempotent else "false",
+            **({f"{prefix}KAFKA_FETCH_MAX_WAIT_MS": "10"} if self.on_tansu else {}),
             f"{prefix}KAFKA_TOPIC_SUFFIX": self.topic_suffix,
             "YIBAO_ADMIN_TOKEN": self.admin_token,
             "YIBAO_JWT_SECRET": self.jwt_secret,
@@ -101,6 +102,11 @@ class Platform:
             "YIBAO_WEBHOOK_ALLOW_PRIVATE": "1",
             **self.extra_env,
         }
+
+    @property
+    def on_tansu(self) -> bool:
+        """The fallback broker sleeps through every fetch wait, so consumers must keep it short."""
+        return self.kafka is not None and self.kafka.flavour == "tansu"
 
     def port_of(self, spec: ServiceSpec) -> int:
         """The configured port: explicit, then `<PREFIX>PORT`, then the contract default."""

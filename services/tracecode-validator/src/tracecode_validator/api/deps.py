@@ -20,7 +20,7 @@ class ValidatorContext:
     uow: UnitOfWorkFactory
 
 
-def _context(request: Request) -> ValidatorContext:
+async def _context(request: Request) -> ValidatorContext:
     ctx: ValidatorContext = request.app.state.validator
     return ctx
 
