@@ -7,6 +7,8 @@ import asyncio
 import json
 import uuid
 from dataclasses import replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -265,13 +267,18 @@ async def test_decisions_reach_credit_and_publisher(client: Client) -> None:
     await client.sell(pharmacy, [line(med, 1, [])])
     file_url = client.url("credit-scorer", f"/v1/subjects/{pharmacy.code}/file")
     stats_url = client.url("disclosure-publisher", f"/v1/institutions/{pharmacy.code}/stats")
-    for _ in range(100):
-        entries = (await client.http.get(file_url, headers=pharmacy.headers)).json()["entries"]
-        stats = (
-            await client.http.get(stats_url, headers=pharmacy.headers, params={"period": "2026-11"})
-        ).json()["by_status"]
-        if entries and stats:
-            break
+    period = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")  # decided just now
+    entries: list[dict[str, object]] = []
+    stats: list[dict[str, object]] = []
+    for _ in range(100):  # both learn the institution's key and the decision from events
+        file = await client.http.get(file_url, headers=pharmacy.headers)
+        month = await client.http.get(
+            stats_url, headers=pharmacy.headers, params={"period": period}
+        )
+        if file.status_code == month.status_code == 200:
+            entries, stats = file.json()["entries"], month.json()["by_status"]
+            if entries and stats:
+                break
         await asyncio.sleep(0.1)
     assert [e["kind"] for e in entries] == ["settlement_rejected"]
     assert stats == [{"status": "rejected", "settlements": 1, "amount": "10.00"}]
