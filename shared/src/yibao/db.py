@@ -136,8 +136,10 @@ class UnitOfWork:
         """Write staged events to the outbox and commit everything at once."""
         if self._pending:
             await write_outbox(self.conn, self._pending)
-        await self._tx.commit()
-        self._tx = None
+        # Forget the transaction before committing: a failed COMMIT must surface as itself,
+        # not as a rollback-of-a-failed-transaction error from __aexit__.
+        tx, self._tx = self._tx, None
+        await tx.commit()
         had_events, self._pending = bool(self._pending), []
         if had_events and self._on_commit is not None:
             self._on_commit()

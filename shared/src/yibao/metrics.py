@@ -40,6 +40,11 @@ CONSUMER_LAG = Gauge(
 OUTBOX_PUBLISHED = Counter(
     "yibao_outbox_published_total", "Outbox events published to Kafka", ["topic"]
 )
+OUTBOX_DEAD = Counter(
+    "yibao_outbox_dead_total",
+    "Outbox events Kafka can never accept (e.g. too large), set aside in outbox_dead",
+    ["topic"],
+)
 OUTBOX_BACKLOG = Gauge(
     "yibao_outbox_backlog_events", "Outbox rows seen waiting in the relay's last read"
 )

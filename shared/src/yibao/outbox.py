@@ -20,11 +20,13 @@ from datetime import UTC, datetime
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import MessageSizeTooLargeError
 
 from yibao.db import OUTBOX_CHANNEL
 from yibao.events.envelope import ce_headers
 from yibao.metrics import (
     OUTBOX_BACKLOG,
+    OUTBOX_DEAD,
     OUTBOX_OLDEST_AGE,
     OUTBOX_PUBLISH_DURATION,
     OUTBOX_PUBLISHED,
@@ -106,21 +108,46 @@ class OutboxRelay:
             return 0
         OUTBOX_OLDEST_AGE.set((datetime.now(UTC) - rows[0]["time"]).total_seconds())
         started = time.perf_counter()
-        futures = [
-            await self._producer.send(
-                row["topic"] + self._topic_suffix,
-                value=bytes(row["payload"]),
-                key=row["key"].encode(),
-                headers=_headers(row),
-            )
-            for row in rows
-        ]
+        futures = []
+        refused: list[tuple[asyncpg.Record, Exception]] = []
+        for row in rows:
+            try:
+                futures.append(
+                    await self._producer.send(
+                        row["topic"] + self._topic_suffix,
+                        value=bytes(row["payload"]),
+                        key=row["key"].encode(),
+                        headers=_headers(row),
+                    )
+                )
+            except MessageSizeTooLargeError as exc:
+                refused.append((row, exc))
         await asyncio.gather(*futures)
+        if refused:
+            await self._set_aside(conn, refused)
         await self._delete(conn, [r["id"] for r in rows])
         OUTBOX_PUBLISH_DURATION.observe(time.perf_counter() - started)
         for row in rows:
             OUTBOX_PUBLISHED.labels(row["topic"]).inc()
         return len(rows)
+
+    async def _set_aside(
+        self, conn: asyncpg.Connection, refused: list[tuple[asyncpg.Record, Exception]]
+    ) -> None:
+        """Move rows Kafka will never take out of the way: one must not block all after it."""
+        await conn.execute(
+            "INSERT INTO outbox_dead (id, event_id, topic, key, payload, error) "
+            "SELECT id, event_id, topic, key, payload, e FROM outbox "
+            "JOIN unnest($1::bigint[], $2::text[]) AS r(rid, e) ON id = rid "
+            "ON CONFLICT DO NOTHING",
+            [row["id"] for row, _ in refused],
+            [repr(exc)[:1000] for _, exc in refused],
+        )
+        for row, exc in refused:
+            OUTBOX_DEAD.labels(row["topic"]).inc()
+            log.error(
+                "outbox event set aside", extra={"event_id": row["event_id"], "error": repr(exc)}
+            )
 
     async def _delete(self, conn: asyncpg.Connection, ids: list[int]) -> None:
         """Forget rows Kafka acknowledged (a crash before this is the duplicate window)."""

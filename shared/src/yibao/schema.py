@@ -22,6 +22,17 @@ PLATFORM_TABLES: tuple[str, ...] = (
     )
     """,
     """
+    CREATE TABLE IF NOT EXISTS outbox_dead (
+        id             bigint PRIMARY KEY,
+        event_id       text        NOT NULL,
+        topic          text        NOT NULL,
+        key            text        NOT NULL,
+        payload        bytea       NOT NULL,
+        error          text        NOT NULL,
+        failed_at      timestamptz NOT NULL DEFAULT now()
+    )
+    """,
+    """
     CREATE TABLE IF NOT EXISTS processed_events (
         consumer     text        NOT NULL,
         event_id     text        NOT NULL,
@@ -46,5 +57,6 @@ PLATFORM_TABLES: tuple[str, ...] = (
 DROP_PLATFORM_TABLES: tuple[str, ...] = (
     "DROP TABLE IF EXISTS institution_credentials",
     "DROP TABLE IF EXISTS processed_events",
+    "DROP TABLE IF EXISTS outbox_dead",
     "DROP TABLE IF EXISTS outbox",
 )

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from yibao.bus.consumer import Handler
+from yibao.calendar import bureau_period
 from yibao.db import UnitOfWork
 from yibao.events import Envelope, SettlementDecided, topics
 
 from disclosure_publisher import repository as repo
-
-# Periods are the bureau's calendar months, in China Standard Time.
-BUREAU_TZ = ZoneInfo("Asia/Shanghai")
 
 
 async def handle_settlement_decided(envelope: Envelope, uow: UnitOfWork) -> None:
@@ -21,7 +17,7 @@ async def handle_settlement_decided(envelope: Envelope, uow: UnitOfWork) -> None
     await repo.count_settlement(
         uow.conn,
         fixmedins_code=event.fixmedins_code,
-        period=event.decided_at.astimezone(BUREAU_TZ).strftime("%Y-%m"),
+        period=bureau_period(event.decided_at),
         status=event.status,
         amount=event.amount,
     )

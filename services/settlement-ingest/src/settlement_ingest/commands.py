@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from pydantic import BaseModel
 from yibao.auth import generate_api_key, hash_api_key
 from yibao.db import UnitOfWorkFactory
 from yibao.events import (
@@ -51,6 +52,10 @@ class IngestContext:
     def pii_secret(self) -> str:
         return self.settings.platform.pii_key.get_secret_value()
 
+    def fingerprint(self, body: BaseModel) -> str:
+        """The body's keyed fingerprint (see `domain.fingerprint`)."""
+        return fingerprint(body, secret=self.pii_secret)
+
 
 def _key_reused() -> ProblemError:
     return ProblemError(
@@ -69,11 +74,15 @@ def _not_found(settlement_id: str) -> ProblemError:
     )
 
 
+def _hits(stored: list[dict[str, Any]] | None) -> list[RuleHit]:
+    return [RuleHit.model_validate(h) for h in stored or []]
+
+
 def _settlement_out(row: Any) -> SettlementOut:
     return SettlementOut(
         settlement_id=row["settlement_id"],
         status=row["status"],
-        hits=[RuleHit.model_validate(h) for h in (row["hits"] or [])],
+        hits=_hits(row["hits"]),
         decided_at=row["decided_at"],
     )
 
@@ -82,7 +91,7 @@ async def submit_settlement(
     ctx: IngestContext, body: SettlementIn, idempotency_key: str | None
 ) -> SettlementOut:
     """Store the sale and its `settlement.requested.v1`, then wait (bounded) for the decision."""
-    request_hash = fingerprint(body)
+    request_hash = ctx.fingerprint(body)
     # Without a key, the body itself is the key: a POS that re-sends the same sale after a
     # timeout gets the same settlement back instead of a false duplicate_sale.
     idempotency_key = idempotency_key or f"body:{request_hash}"
@@ -119,6 +128,10 @@ async def submit_settlement(
         if answered is not None:
             return answered
         future = ctx.waiter.register(settlement_id)
+        row = await repo.settlement(ctx.uow.pool, settlement_id)  # decided while we looked?
+        if row is not None and row["status"] != "deciding":
+            ctx.waiter.forget(settlement_id, future)
+            return _settlement_out(row)
     await ctx.waiter.wait(settlement_id, future, ctx.settings.decision_deadline_s)
     row = await repo.settlement(ctx.uow.pool, settlement_id)
     assert row is not None
@@ -168,6 +181,7 @@ async def _store_settlement(
                 setl_time=body.setl_time,
                 prescriber_id=body.prsc_dr_certno,
                 pharmacist_id=body.phar_certno,
+                emergency=body.emergency,
                 lines=lines,
                 requested_at=datetime.now(UTC),
             )
@@ -192,7 +206,8 @@ async def submit_return(
     idempotency_key: str | None,
 ) -> ReturnOut:
     """Judge a return against the original sale and, if accepted, release its units."""
-    request_hash = fingerprint(body)
+    request_hash = ctx.fingerprint(body)
+    idempotency_key = idempotency_key or f"body:{request_hash}"
     async with ctx.uow() as uow:
         original = await uow.conn.fetchrow(
             "SELECT fixmedins_code, status, setl_time, lines FROM settlements "
@@ -206,16 +221,15 @@ async def submit_return(
                 "Settlement not found",
                 f"No settlement {settlement_id}.",
             )
-        if idempotency_key:
-            earlier = await repo.return_by_key(uow.conn, settlement_id, idempotency_key)
-            if earlier is not None:
-                if earlier["request_hash"] != request_hash:
-                    raise _key_reused()
-                return ReturnOut(
-                    return_id=earlier["return_id"],
-                    status=earlier["status"],
-                    hits=[RuleHit.model_validate(h) for h in earlier["hits"] or []],
-                )
+        earlier = await repo.return_by_key(uow.conn, settlement_id, idempotency_key)
+        if earlier is not None:
+            if earlier["request_hash"] != request_hash:
+                raise _key_reused()
+            return ReturnOut(
+                return_id=earlier["return_id"],
+                status=earlier["status"],
+                hits=_hits(earlier["hits"]),
+            )
         sold = [
             SoldLine(
                 med_list_codg=line["med_list_codg"],
@@ -292,18 +306,20 @@ async def submit_return(
 async def submit_movement(ctx: IngestContext, body: MovementIn, idempotency_key: str | None) -> str:
     """Store a stock movement and publish it to the registry."""
     movement_id = str(uuid.uuid4())
+    request_hash = ctx.fingerprint(body)
     async with ctx.uow() as uow:
         earlier = await repo.insert_submission(
             uow.conn,
             table="inventory_movements",
             submission_id=movement_id,
             fixmedins_code=body.fixmedins_code,
-            idempotency_key=idempotency_key,
-            request_hash=fingerprint(body),
+            # A retried movement without a key must not move the same codes twice.
+            idempotency_key=idempotency_key or f"body:{request_hash}",
+            request_hash=request_hash,
             body=body.model_dump(mode="json"),
         )
         if earlier is not None:
-            return _same_or_reused(earlier, fingerprint(body))
+            return _same_or_reused(earlier, request_hash)
         uow.emit(
             InventoryMoved(
                 movement_id=movement_id,
@@ -324,6 +340,7 @@ async def submit_movement(ctx: IngestContext, body: MovementIn, idempotency_key:
 async def submit_drg(ctx: IngestContext, body: DrgSettlementIn, idempotency_key: str | None) -> str:
     """Store an inpatient DRG/DIP case and publish it for metrics and credit."""
     case_id = str(uuid.uuid4())
+    request_hash = ctx.fingerprint(body)
     stored = body.model_dump(mode="json", exclude={"certno"})
     async with ctx.uow() as uow:
         earlier = await repo.insert_submission(
@@ -332,11 +349,11 @@ async def submit_drg(ctx: IngestContext, body: DrgSettlementIn, idempotency_key:
             submission_id=case_id,
             fixmedins_code=body.fixmedins_code,
             idempotency_key=idempotency_key or f"mdtrt:{body.mdtrt_id}",
-            request_hash=fingerprint(body),
+            request_hash=request_hash,
             body=stored,
         )
         if earlier is not None:
-            return _same_or_reused(earlier, fingerprint(body))
+            return _same_or_reused(earlier, request_hash)
         uow.emit(
             DrgSettled(
                 drg_settlement_id=case_id,

@@ -117,7 +117,7 @@ async def insert_return(
     return_id: str,
     settlement_id: str,
     fixmedins_code: str,
-    idempotency_key: str | None,
+    idempotency_key: str,
     request_hash: str,
     lines: list[dict[str, Any]],
     status: str,

@@ -15,6 +15,7 @@ from yibao.events.inventory import MovementType
 from yibao.events.settlement import DecisionStatus, RuleHit
 
 CODE_PATTERN = r"^[A-Z0-9]{6,32}$"
+MAX_CODES_PER_SETTLEMENT = 1000
 
 
 def _whole(value: Decimal) -> Decimal:
@@ -32,8 +33,9 @@ class _Body(BaseModel):
 
 
 class TraceCode(_Body):
+    # No minimum: an empty scan is a settlement with a malformed code (a decision), not a 4xx.
     drug_trac_codg: str = Field(
-        min_length=1, max_length=128, description="药品追溯码 (scanned trace code, as read)"
+        max_length=256, description="药品追溯码 (scanned trace code, as read)"
     )
 
 
@@ -72,12 +74,22 @@ class SettlementIn(_Body):
     setl_time: AwareDatetime = Field(description="结算时间 (with time zone)")
     prsc_dr_certno: str | None = Field(default=None, max_length=32, description="开方医师证件号")
     phar_certno: str | None = Field(default=None, max_length=32, description="药师证件号")
+    emergency: bool = Field(
+        default=False,
+        description="急诊标志: an emergency is settled even if the doctor is suspended",
+    )
     lines: list[SaleLine] = Field(min_length=1, max_length=200, description="明细 (drug lines)")
 
     @model_validator(mode="after")
     def _person_identified(self) -> SettlementIn:
         if not (self.certno or self.psn_no):
             raise ValueError("one of certno or psn_no is required to identify the insured person")
+        codes = sum(len(line.drugtracinfo) for line in self.lines)
+        if codes > MAX_CODES_PER_SETTLEMENT:
+            # Bounds the decision (one hit per bad code) well under Kafka's message size.
+            raise ValueError(
+                f"{codes} trace codes; at most {MAX_CODES_PER_SETTLEMENT} per settlement"
+            )
         return self
 
     model_config = ConfigDict(

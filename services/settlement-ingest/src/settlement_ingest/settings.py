@@ -18,5 +18,3 @@ class IngestSettings(ServiceSettings):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/yibao_ingest"
     decision_deadline_s: float = 2.0
     return_window_days: int = 10
-    max_codes_per_line: int = 1000
-    max_lines: int = 200

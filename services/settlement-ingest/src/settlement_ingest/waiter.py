@@ -69,6 +69,9 @@ class DecisionWaiter:
                 continue
             try:
                 await self._listen(conn)
+            except Exception as exc:  # any failure: reconnect rather than stop waking requests
+                log.warning("decision listener lost", extra={"error": repr(exc)})
+                await self._pause(1.0)
             finally:
                 self.listening.clear()
                 with contextlib.suppress(Exception):

@@ -27,7 +27,10 @@ TABLES = (
         updated_at      timestamptz NOT NULL DEFAULT now()
     )
     """,
-    "CREATE SEQUENCE catalogue_version",
+    # A row, not a sequence: nextval is visible before the load commits, which let a
+    # decision cache the old products under the new version.
+    "CREATE TABLE catalogue_version (version bigint NOT NULL)",
+    "INSERT INTO catalogue_version VALUES (0)",
     """
     CREATE TABLE no_code_exemptions (
         fixmedins_code text NOT NULL,
@@ -133,6 +136,6 @@ def downgrade() -> None:
         "products",
     ):
         op.execute(f"DROP TABLE IF EXISTS {table}")
-    op.execute("DROP SEQUENCE IF EXISTS catalogue_version")
+    op.execute("DROP TABLE IF EXISTS catalogue_version")
     for ddl in DROP_PLATFORM_TABLES:
         op.execute(ddl)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from yibao.calendar import bureau_time
 from yibao.events import SettlementRequested
 from yibao.events.settlement import RuleHit
 
@@ -27,8 +28,9 @@ def settlement_from_event(event: SettlementRequested) -> Settlement:
         settlement_id=event.settlement_id,
         institution=event.fixmedins_code,
         person=event.psn_key,
-        setl_time=event.setl_time,
+        setl_time=bureau_time(event.setl_time),  # so every rule's .date() is the bureau's day
         prescriber=event.prescriber_id,
+        emergency=event.emergency,
         pharmacist=event.pharmacist_id,
         lines=tuple(
             SaleLine(

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from yibao.bus.consumer import Handler
+from yibao.calendar import bureau_date
 from yibao.db import UnitOfWork
 from yibao.events import (
     CreditGradeChanged,
@@ -118,7 +119,7 @@ async def decide_settlement(
     meds = {line.med_list_codg for line in settlement.lines}
     parties = [p for p in (event.prescriber_id, event.pharmacist_id) if p]
     credit, practitioners = await repo.subject_standing(conn, event.fixmedins_code, parties)
-    since = event.setl_time.date() - timedelta(days=deps.purchase_lookback_days)
+    since = bureau_date(event.setl_time) - timedelta(days=deps.purchase_lookback_days)
     context = SaleContext(
         settlement=settlement,
         catalogue=await deps.catalogue.get(conn),
@@ -165,7 +166,7 @@ async def decide_settlement(
     )
     if decision.status is not DecisionStatus.REJECTED:
         supplies = {
-            line.med_list_codg: (event.setl_time.date(), line.days_supply)
+            line.med_list_codg: (bureau_date(event.setl_time), line.days_supply)
             for line in event.lines
             if line.days_supply
         }

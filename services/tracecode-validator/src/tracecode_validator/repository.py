@@ -31,9 +31,7 @@ from tracecode_validator.domain.rules.context import (
 
 async def catalogue_version(conn: DbConnection | Pool) -> int:
     """A number that changes whenever the catalogue does (cheap to poll)."""
-    version = await conn.fetchval(
-        "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM catalogue_version"
-    )
+    version = await conn.fetchval("SELECT version FROM catalogue_version")
     return int(version)
 
 
@@ -93,7 +91,7 @@ async def upsert_products(conn: DbConnection, products: list[Product]) -> int:
             for p in products
         ],
     )
-    await conn.execute("SELECT nextval('catalogue_version')")
+    await conn.execute("UPDATE catalogue_version SET version = version + 1")
     return len(products)
 
 

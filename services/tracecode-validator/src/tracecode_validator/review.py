@@ -31,14 +31,20 @@ async def settle_review(
             404, "settlement_not_found", "Not found", f"No decision {settlement_id}."
         )
     if stored["status"] != "pending_review":
-        raise ProblemError(
-            409,
-            "not_pending_review",
-            "Not pending review",
-            f"Settlement {settlement_id} is {stored['status']}.",
-        )
+        raise _not_pending(settlement_id, stored["status"])
     now = datetime.now(UTC)
     status: Literal["approved", "rejected"] = "approved" if verdict == "approve" else "rejected"
+    # Settle it first: of two reviewers deciding at once, only one finds it still pending.
+    if not await repo.review_decision(
+        conn,
+        settlement_id=settlement_id,
+        status=status,
+        reviewer=reviewer,
+        reason=reason,
+        decided_at=now,
+        dispensed=[] if status == "rejected" else None,
+    ):
+        raise _not_pending(settlement_id, "decided by another reviewer")
     if status == "rejected":
         previous = {
             held["key"]: record_from_json(held["record"]) if held["record"] else None
@@ -50,15 +56,6 @@ async def settle_review(
         await repo.save_codes(
             conn, restored, event="review_rejected", reference=settlement_id, at=now
         )
-    await repo.review_decision(
-        conn,
-        settlement_id=settlement_id,
-        status=status,
-        reviewer=reviewer,
-        reason=reason,
-        decided_at=now,
-        dispensed=[] if status == "rejected" else None,
-    )
     uow.emit(
         SettlementDecided(
             settlement_id=settlement_id,
@@ -72,3 +69,9 @@ async def settle_review(
         )
     )
     return status
+
+
+def _not_pending(settlement_id: str, state: str) -> ProblemError:
+    return ProblemError(
+        409, "not_pending_review", "Not pending review", f"Settlement {settlement_id} is {state}."
+    )

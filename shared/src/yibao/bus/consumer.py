@@ -152,13 +152,10 @@ class ConsumerLoop:
             batches = await consumer.getmany(timeout_ms=200, max_records=self.config.batch_size)
             # Partitions are independent (order matters only within one), so their batches
             # run side by side, each in its own transaction, overlapping database waits.
-            await asyncio.gather(
-                *(
-                    self._process_and_mark(tp, records, committer)
-                    for tp, records in batches.items()
-                    if records
-                )
-            )
+            async with asyncio.TaskGroup() as group:  # one failing cancels its siblings
+                for tp, records in batches.items():
+                    if records:
+                        group.create_task(self._process_and_mark(tp, records, committer))
             await self._record_lag(consumer)
 
     async def _process_and_mark(
@@ -229,6 +226,8 @@ class ConsumerLoop:
                 await self._sleep(transient_backoff)
                 transient_backoff = min(transient_backoff * 2, self.config.max_transient_backoff_s)
             except Exception as exc:
+                if self._stopping.is_set():
+                    raise  # not the message's fault: leave it for redelivery after restart
                 attempt += 1
                 EVENT_RETRIES.labels(topic).inc()
                 if attempt > self.config.max_retries:

@@ -41,7 +41,10 @@ class OffsetCommitter(ConsumerRebalanceListener):  # type: ignore[misc]
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            await self.flush()
+            try:
+                await self.flush()
+            except Exception:  # never stop committing for the rest of the session
+                log.exception("offset commit crashed")
             await asyncio.sleep(self._interval_s)
 
     async def flush(self) -> None:
@@ -55,8 +58,14 @@ class OffsetCommitter(ConsumerRebalanceListener):  # type: ignore[misc]
                     {tp: OffsetAndMetadata(offset, "") for tp, offset in offsets.items()}
                 )
             except KafkaError as exc:
-                # The partitions moved on: their new owner re-reads and the dedupe absorbs it.
+                # Keep what we still own for the next attempt (newer marks win); partitions
+                # that moved on are re-read by their new owner and the dedupe absorbs it.
                 log.warning("offset commit failed", extra={"error": repr(exc)})
+                owned = self._consumer.assignment()
+                for tp, offset in offsets.items():
+                    if tp in owned:
+                        self._pending.setdefault(tp, offset)
+                self._wakeup.set()
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         """Hand over only what is committed, so the next owner starts where we stopped."""

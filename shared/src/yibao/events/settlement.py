@@ -35,6 +35,7 @@ class SettlementRequested(Payload):
     setl_time: datetime
     prescriber_id: str | None = None
     pharmacist_id: str | None = None
+    emergency: bool = False
     lines: list[SettlementLine]
     requested_at: datetime
 

@@ -82,7 +82,8 @@ class SaleLine:
 
 @dataclass(frozen=True)
 class Settlement:
-    """A sale. ``person`` is the pseudonymous person hash; practitioner ids are opaque too."""
+    """A sale. ``person`` is the pseudonymous person hash; practitioners are identified by
+    certificate number (credit's subject id), so hits show them masked."""
 
     settlement_id: str
     institution: str

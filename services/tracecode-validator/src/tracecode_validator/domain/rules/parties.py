@@ -1,5 +1,7 @@
 """Are the institution and the practitioners allowed to be paid (credit and 12 points)?"""
 
+from yibao.pii import mask_certno
+
 from tracecode_validator.domain.rules.context import CreditGrade, PractitionerStatus, SaleContext
 from tracecode_validator.domain.rules.hits import RuleCode, RuleHit
 from tracecode_validator.domain.rules.policy import make_hit
@@ -44,13 +46,17 @@ def check_practitioners(context: SaleContext) -> list[RuleHit]:
         ("pharmacist", settlement.pharmacist),
     ):
         status = context.practitioners.get(practitioner) if practitioner else None
-        if status is None or status is PractitionerStatus.ACTIVE:
+        if practitioner is None or status is None or status is PractitionerStatus.ACTIVE:
             continue
         hits.append(
             make_hit(
                 RuleCode.PRACTITIONER_SUSPENDED,
                 context.policy,
-                evidence={"role": role, "practitioner": practitioner, "status": status.value},
+                evidence={
+                    "role": role,
+                    "practitioner": mask_certno(practitioner),
+                    "status": status.value,
+                },
                 detail=_ROLES[role],
             )
         )
