@@ -290,3 +290,44 @@ async def _settlement_count(client: Client) -> int:
         return int(await conn.fetchval("SELECT count(*) FROM settlements"))
     finally:
         await conn.close()
+
+
+async def test_an_empty_scan_is_a_decision_and_a_flood_of_codes_is_not(client: Client) -> None:
+    pharmacy = await client.register()
+    med, _ = await client.load_product(units=10, split=False)
+    empty = (await client.sell(pharmacy, [line(med, 1, [""])])).json()
+    assert empty["status"] == "rejected"
+    assert "malformed_trace_code" in [h["rule"] for h in empty["hits"]]
+
+    flood = [line(med, 1, [f"8{n:019d}" for n in range(500)]) for _ in range(3)]
+    response = await client.sell(pharmacy, flood)
+    assert response.status_code == 422
+    assert "at most 1000" in response.json()["detail"]
+
+
+async def test_retries_without_a_key_are_the_same_return_and_movement(client: Client) -> None:
+    pharmacy = await client.register()
+    med, prefix = await client.load_product(units=24, split=False)
+    codes = codes_for(prefix, 2)
+    movement = {
+        "fixmedins_code": pharmacy.code,
+        "movement_type": "purchase_in",
+        "med_list_codg": med,
+        "drugtracinfo": [{"drug_trac_codg": c} for c in codes],
+    }
+    url = client.url("settlement-ingest", "/v1/inventory/movements")
+    first = await client.http.post(url, headers=pharmacy.headers, json=movement)
+    again = await client.http.post(url, headers=pharmacy.headers, json=movement)
+    assert first.json() == again.json()
+    await client.wait_state(codes, "in_stock")
+
+    sold = (await client.sell(pharmacy, [line(med, 2, codes)])).json()
+    assert sold["status"] == "approved"
+    returns = client.url("settlement-ingest", f"/v1/settlements/{sold['settlement_id']}/returns")
+    body = {
+        "lines": [{"line": 0, "sel_retn_cnt": 1, "drugtracinfo": [{"drug_trac_codg": codes[0]}]}]
+    }
+    once = await client.http.post(returns, headers=pharmacy.headers, json=body)
+    twice = await client.http.post(returns, headers=pharmacy.headers, json=body)
+    assert once.json()["status"] == "accepted"
+    assert twice.json() == once.json()

@@ -91,7 +91,10 @@ class Bus:
         return self.relay
 
     def start_consumer(
-        self, loop_cls: type[ConsumerLoop] = ConsumerLoop, handler: Handler = record_effect
+        self,
+        loop_cls: type[ConsumerLoop] = ConsumerLoop,
+        handler: Handler = record_effect,
+        on_dead_letter: Handler | None = None,
     ) -> ConsumerLoop:
         assert self.producer is not None
         assert self.uow is not None
@@ -105,6 +108,7 @@ class Bus:
                 topic_suffix=self.suffix,
             ),
             handlers={TOPIC: handler},
+            on_dead_letter={TOPIC: on_dead_letter} if on_dead_letter else None,
             uow_factory=self.uow,
             producer=self.producer,
         )

@@ -10,6 +10,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from prometheus_client import REGISTRY
 from yibao.bus.offsets import OffsetCommitter
+from yibao.db import UnitOfWork
 from yibao.events.envelope import Envelope
 from yibao.events.topics import dlq_topic
 from yibao.outbox import OutboxRelay
@@ -160,8 +161,15 @@ async def test_poison_messages_go_to_the_dlq_and_the_consumer_keeps_going(bus: B
     await bus.producer.send_and_wait(topic, good.data.model_dump_json().encode())  # no headers
     await bus.emit([notice(2), notice(3, code=POISON_CODE), notice(4)])
     bus.start_relay()
-    bus.start_consumer()
-    rows = await bus.wait_for_effects(2)
+
+    async def fallback(envelope: Envelope, uow: UnitOfWork) -> None:
+        """What a service does for a valid event it could not handle (its own transaction)."""
+        await uow.conn.execute(
+            "INSERT INTO effects (event_id, notice_id) VALUES ($1, 'fallback')", envelope.id
+        )
+
+    bus.start_consumer(on_dead_letter=fallback)
+    rows = [r for r in await bus.wait_for_effects(3) if r["notice_id"] != "fallback"]
     dead = await _dlq_records(bus, 3)
     reasons = sorted(dict(r.headers)["yibao_dlq_reason"].decode() for r in dead)
     assert reasons == ["handler_failed", "invalid_payload", "missing_header"]
@@ -169,3 +177,5 @@ async def test_poison_messages_go_to_the_dlq_and_the_consumer_keeps_going(bus: B
     assert any("never be handled" in e for e in errors)
     _assert_once(rows, 2)
     assert sorted(r["notice_id"] for r in rows) == ["n-2", "n-4"]
+    fallbacks = [r for r in await bus.effects() if r["notice_id"] == "fallback"]
+    assert len(fallbacks) == 1, "the hook runs once, for the handler failure only"

@@ -50,7 +50,13 @@ class Runtime:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
-    async def start(cls, settings: ServiceSettings, *, handlers: Mapping[str, Handler]) -> Runtime:
+    async def start(
+        cls,
+        settings: ServiceSettings,
+        *,
+        handlers: Mapping[str, Handler],
+        on_dead_letter: Mapping[str, Handler] | None = None,
+    ) -> Runtime:
         """Connect (retrying while dependencies come up), then run relay and consumer."""
         pool = await _retry(
             "database",
@@ -84,6 +90,7 @@ class Runtime:
                     commit_interval_s=settings.consumer_commit_interval_s,
                 ),
                 handlers=handlers,
+                on_dead_letter=on_dead_letter,
                 uow_factory=uow,
                 producer=producer,
             )
@@ -130,6 +137,7 @@ def create_service_app(
     description: str,
     routers: Sequence[APIRouter],
     handlers: Mapping[str, Handler],
+    on_dead_letter: Mapping[str, Handler] | None = None,
     on_start: Hook | None = None,
     on_stop: Hook | None = None,
 ) -> FastAPI:
@@ -141,7 +149,9 @@ def create_service_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await Runtime.start(settings, handlers=all_handlers)
+        runtime = await Runtime.start(
+            settings, handlers=all_handlers, on_dead_letter=on_dead_letter
+        )
         app.state.runtime = runtime
         admin = settings.platform.admin_token
         app.state.authenticator = Authenticator(

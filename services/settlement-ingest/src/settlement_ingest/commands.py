@@ -18,7 +18,7 @@ from yibao.events import (
     SettlementRefunded,
     SettlementRequested,
 )
-from yibao.events.settlement import RefundLine, RuleHit, SettlementLine
+from yibao.events.settlement import RefundLine, RuleHit, SettlementLine, lines_amount
 from yibao.pii import FieldCipher, person_key
 from yibao.problems import ProblemError
 
@@ -110,10 +110,7 @@ async def submit_settlement(
         )
         for line in body.lines
     ]
-    amount = sum(
-        ((line.finl_trns_pric or Decimal(0)) * line.sel_retn_cnt for line in body.lines),
-        Decimal(0),
-    )
+    amount = lines_amount(lines)
     new_id = settlement_id
     future = ctx.waiter.register(new_id)  # before commit, so a fast decision is not missed
     try:

@@ -10,7 +10,7 @@ from tracecode_validator.api.deps import ValidatorContext
 from tracecode_validator.catalogue_cache import CatalogueCache
 from tracecode_validator.domain.rules.hits import Action, RuleCode
 from tracecode_validator.domain.rules.policy import RulePolicy
-from tracecode_validator.handlers import ValidatorDeps, build_handlers
+from tracecode_validator.handlers import DEAD_LETTER_HOOKS, ValidatorDeps, build_handlers
 from tracecode_validator.settings import ValidatorSettings
 
 
@@ -44,6 +44,7 @@ def create_app(settings: ValidatorSettings | None = None) -> FastAPI:
         "no settlement. Rule actions are policy parameters (VALIDATOR_RULE_ACTIONS).",
         routers=[catalogue.router, reviews.router, codes.router],
         handlers=build_handlers(deps),
+        on_dead_letter=DEAD_LETTER_HOOKS,
         on_start=on_start,
     )
     return app

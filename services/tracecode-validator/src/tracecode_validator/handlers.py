@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 from yibao.bus.consumer import Handler
 from yibao.calendar import bureau_date
@@ -25,6 +24,7 @@ from yibao.events import (
     TracecodeAlerted,
     topics,
 )
+from yibao.events.settlement import lines_amount
 
 from tracecode_validator import repository as repo
 from tracecode_validator.catalogue_cache import CatalogueCache
@@ -52,8 +52,9 @@ from tracecode_validator.domain.returns import (
     decide_return,
 )
 from tracecode_validator.domain.rules.context import Eligibility, SaleContext
+from tracecode_validator.domain.rules.hits import RuleCode
 from tracecode_validator.domain.rules.hits import RuleHit as DomainHit
-from tracecode_validator.domain.rules.policy import RulePolicy
+from tracecode_validator.domain.rules.policy import RulePolicy, make_hit
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,10 +138,7 @@ async def decide_settlement(
         conn, decision.records, event="sale", reference=event.settlement_id, at=now
     )
     hits = [hit_to_event(h) for h in decision.hits]
-    amount = sum(
-        ((line.finl_trns_pric or Decimal(0)) * line.sel_retn_cnt for line in event.lines),
-        Decimal(0),
-    )
+    amount = lines_amount(event.lines)
     await repo.insert_decision(
         conn,
         settlement_id=event.settlement_id,
@@ -184,6 +182,43 @@ async def decide_settlement(
     )
     for hit in decision.alerts:
         _alert_hit(uow, event, hit)
+
+
+async def refer_undecidable(event: SettlementRequested, uow: UnitOfWork) -> None:
+    """A sale the rules could not decide goes to a reviewer instead of waiting forever.
+
+    Runs after the request was dead-lettered; nothing is held, so a reviewer's approval
+    settles it without consuming codes (the DLQ keeps the request for investigation).
+    """
+    if await repo.decision(uow.conn, event.settlement_id) is not None:
+        return
+    hit = hit_to_event(make_hit(RuleCode.DECISION_FAILED, RulePolicy()))
+    now = datetime.now(UTC)
+    amount = lines_amount(event.lines)
+    await repo.insert_decision(
+        uow.conn,
+        settlement_id=event.settlement_id,
+        fixmedins_code=event.fixmedins_code,
+        psn_key=event.psn_key,
+        status="pending_review",
+        hits=[hit.model_dump(mode="json")],
+        dispensed=[],
+        amount=amount,
+        setl_time=event.setl_time,
+        decided_at=now,
+        held_from=[],
+    )
+    uow.emit(
+        SettlementDecided(
+            settlement_id=event.settlement_id,
+            fixmedins_code=event.fixmedins_code,
+            psn_key=event.psn_key,
+            status="pending_review",
+            hits=[hit],
+            amount=amount,
+            decided_at=now,
+        )
+    )
 
 
 async def apply_movement(event: InventoryMoved, uow: UnitOfWork, deps: ValidatorDeps) -> None:
@@ -332,6 +367,15 @@ async def apply_credit(event: CreditGradeChanged, uow: UnitOfWork) -> None:
         suspended_until=event.suspended_until,
         at=event.changed_at,
     )
+
+
+async def on_requested_dead_lettered(envelope: Envelope, uow: UnitOfWork) -> None:
+    """The consumer's dead-letter hook for settlement.requested."""
+    assert isinstance(envelope.data, SettlementRequested)
+    await refer_undecidable(envelope.data, uow)
+
+
+DEAD_LETTER_HOOKS: dict[str, Handler] = {topics.SETTLEMENT_REQUESTED: on_requested_dead_lettered}
 
 
 def build_handlers(deps: ValidatorDeps) -> dict[str, Handler]:

@@ -91,9 +91,11 @@ class ConsumerLoop:
         handlers: Mapping[str, Handler],
         uow_factory: Callable[[], UnitOfWork],
         producer: AIOKafkaProducer,
+        on_dead_letter: Mapping[str, Handler] | None = None,
     ) -> None:
         self.config = config
         self.handlers = dict(handlers)
+        self._on_dead_letter = dict(on_dead_letter or {})
         self._uow_factory = uow_factory
         self._producer = producer
         self._stopping = asyncio.Event()
@@ -235,6 +237,7 @@ class ConsumerLoop:
                         "handler failed, dead-lettering", extra={"event_id": item.envelope.id}
                     )
                     await self._dead_letter(item.record, "handler_failed", repr(exc)[:900])
+                    await self._after_dead_letter(topic, item.envelope)
                     return
                 await self._sleep(self.config.retry_backoff_s * 2**attempt)
 
@@ -245,6 +248,23 @@ class ConsumerLoop:
             await handler(envelope, uow)
         finally:
             correlation_id.reset(token)
+
+    async def _after_dead_letter(self, topic: str, envelope: Envelope) -> None:
+        """Give the service a say on a valid event it could not handle.
+
+        The DLQ keeps the message, but someone may be waiting on its outcome (a POS on its
+        settlement): the hook records a fallback outcome in a transaction of its own. It is
+        idempotent by contract, since a crash here means the record comes back.
+        """
+        hook = self._on_dead_letter.get(topic)
+        if hook is None:
+            return
+        try:
+            async with self._uow_factory() as uow:
+                await self._invoke(hook, envelope, uow)
+                await uow.commit()
+        except Exception:
+            log.exception("dead-letter hook failed", extra={"event_id": envelope.id})
 
     async def _dead_letter(
         self, record: ConsumerRecord[bytes, bytes], reason: str, detail: str

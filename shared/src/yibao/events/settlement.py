@@ -26,6 +26,13 @@ class SettlementLine(Payload):
     trace_codes: list[str] = Field(default_factory=list)
 
 
+def lines_amount(lines: list[SettlementLine]) -> Decimal:
+    """What a sale costs: Σ final unit price × quantity (a missing price counts as 0)."""
+    return sum(
+        ((line.finl_trns_pric or Decimal(0)) * line.sel_retn_cnt for line in lines), Decimal(0)
+    )
+
+
 class SettlementRequested(Payload):
     """A sale submitted by a POS/HIS; the person appears only as a keyed pseudonym."""
 

@@ -31,6 +31,7 @@ class RuleCode(StrEnum):
     RETURN_WINDOW_EXPIRED = "return_window_expired"
     RETURN_OTHER_INSTITUTION = "return_other_institution"
     RETURN_CODE_STATE = "return_code_state"
+    DECISION_FAILED = "decision_failed"
 
 
 class Action(StrEnum):

@@ -230,6 +230,17 @@ _SPECS = (
         message_en="Trace code {code} is {state} and cannot be taken back",
         when="The pack is no longer in a sold state (for example recalled or locked since).",
     ),
+    RuleSpec(
+        rule=RuleCode.DECISION_FAILED,
+        action=Action.REVIEW,
+        severity=Severity.MEDIUM,
+        message_zh="系统未能自动审核本次结算，已转人工审核",
+        message_en="The settlement could not be decided automatically; a reviewer will decide",
+        when=(
+            "Deciding failed repeatedly and the request went to the dead-letter topic; the "
+            "settlement is referred to a reviewer instead of waiting forever. No code is held."
+        ),
+    ),
 )
 
 RULES: Mapping[RuleCode, RuleSpec] = MappingProxyType({spec.rule: spec for spec in _SPECS})
