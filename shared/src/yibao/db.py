@@ -37,7 +37,11 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 
 
 async def _no_reset(conn: asyncpg.Connection) -> None:
-    """Skip asyncpg's per-release RESET ALL: every unit of work ends its own transaction."""
+    """Skip asyncpg's per-release reset (measured 1.5–1.9× on single-row work).
+
+    Safe only because pooled connections carry no session state: every unit of work ends
+    its own transaction, and LISTEN or session advisory locks use dedicated connections.
+    """
 
 
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:

@@ -20,6 +20,27 @@ async def upsert_institution(conn: DbConnection, event: InstitutionRegistered) -
             active = EXCLUDED.active, updated_at = EXCLUDED.updated_at
         WHERE institution_credentials.updated_at <= EXCLUDED.updated_at
         """,
+        *_columns(event),
+    )
+
+
+async def register_institution(conn: DbConnection, event: InstitutionRegistered) -> bool:
+    """First registration of a code; False when it exists (the bureau gets a 409)."""
+    inserted = await conn.fetchval(
+        """
+        INSERT INTO institution_credentials
+            (fixmedins_code, name, kind, level, admdvs, api_key_hash, active, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        ON CONFLICT (fixmedins_code) DO NOTHING
+        RETURNING true
+        """,
+        *_columns(event),
+    )
+    return bool(inserted)
+
+
+def _columns(event: InstitutionRegistered) -> tuple[object, ...]:
+    return (
         event.fixmedins_code,
         event.name,
         event.kind,
@@ -48,11 +69,3 @@ def key_lookup(pool: Pool) -> KeyLookup:
         return code
 
     return lookup
-
-
-async def institution_exists(conn: DbConnection | Pool, fixmedins_code: str) -> bool:
-    """Whether the bureau registered this code (as this service has learned it)."""
-    found = await conn.fetchval(
-        "SELECT true FROM institution_credentials WHERE fixmedins_code = $1", fixmedins_code
-    )
-    return bool(found)

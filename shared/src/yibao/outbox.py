@@ -1,9 +1,11 @@
 """The outbox relay: publishes committed outbox rows to Kafka, then deletes them.
 
-One relay per service database is active at a time (a PostgreSQL advisory lock elects it),
-which keeps rows in id order per key without coordination between replicas; the others wait
-as hot standbys. A row is deleted only after Kafka acknowledged it, so a crash between the
-two publishes it again: at-least-once, absorbed by the consumers' dedupe.
+One relay per service database is active at a time (a PostgreSQL advisory lock elects it);
+the others wait as hot standbys. It publishes in id order, which is commit order for events
+of one entity as long as they come from serialised transactions (every handler here); two
+concurrent transactions emitting for the same key may commit out of id order. A row is
+deleted only after Kafka acknowledged it, so a crash between the two publishes it again:
+at-least-once, absorbed by the consumers' dedupe.
 
 The relay wakes on three signals: an in-process event set by a local commit (the fast path
 of the real-time flow), a `NOTIFY` from commits on other replicas, and a slow poll.

@@ -70,7 +70,8 @@ def problem_response(problem: ProblemError, instance: str | None = None) -> JSON
     )
 
 
-def _json_path(loc: tuple[int | str, ...]) -> str:
+def json_path(loc: tuple[int | str, ...]) -> str:
+    """Render a pydantic error location as a JSON path (`$.lines[0].sel_retn_cnt`)."""
     parts = loc[1:] if loc and loc[0] in ("body", "query", "path", "header", "cookie") else loc
     path = "$"
     for part in parts:
@@ -87,7 +88,7 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
         {
-            "field": _json_path(tuple(e.get("loc", ()))),
+            "field": json_path(tuple(e.get("loc", ()))),
             "message": e.get("msg", ""),
             "type": e.get("type"),
         }

@@ -9,7 +9,8 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from yibao.auth import generate_api_key, hash_api_key
+from yibao import institutions
+from yibao.auth import Principal, generate_api_key, hash_api_key
 from yibao.db import UnitOfWorkFactory
 from yibao.events import (
     DrgSettled,
@@ -198,11 +199,13 @@ async def get_settlement(ctx: IngestContext, settlement_id: str) -> tuple[str, S
 async def submit_return(
     ctx: IngestContext,
     settlement_id: str,
-    fixmedins_code: str,
+    principal: Principal,
     body: ReturnIn,
     idempotency_key: str | None,
 ) -> ReturnOut:
     """Judge a return against the original sale and, if accepted, release its units."""
+    assert principal.fixmedins_code is not None
+    fixmedins_code = principal.fixmedins_code
     request_hash = ctx.fingerprint(body)
     idempotency_key = idempotency_key or f"body:{request_hash}"
     async with ctx.uow() as uow:
@@ -236,10 +239,7 @@ async def submit_return(
             )
             for line in original["lines"]
         ]
-        already = {
-            k: Decimal(str(v))
-            for k, v in (await repo.returned_units(uow.conn, settlement_id)).items()
-        }
+        already = await repo.returned_units(uow.conn, settlement_id)
         requested = [
             RequestedReturn(
                 line=line.line,
@@ -381,19 +381,17 @@ def _same_or_reused(earlier: Any, request_hash: str) -> str:
 async def register_institution(ctx: IngestContext, body: InstitutionIn) -> str:
     """Register an institution and issue its API key (returned once, stored hashed)."""
     api_key = generate_api_key()
-    key_hash = hash_api_key(api_key)
-    now = datetime.now(UTC)
+    event = InstitutionRegistered(
+        fixmedins_code=body.fixmedins_code,
+        name=body.name,
+        kind=body.kind,
+        level=body.level,
+        admdvs=body.admdvs,
+        api_key_hash=hash_api_key(api_key),
+        registered_at=datetime.now(UTC),
+    )
     async with ctx.uow() as uow:
-        if not await repo.insert_institution(
-            uow.conn,
-            fixmedins_code=body.fixmedins_code,
-            name=body.name,
-            kind=body.kind,
-            level=body.level,
-            admdvs=body.admdvs,
-            api_key_hash=key_hash,
-            registered_at=now,
-        ):
+        if not await institutions.register_institution(uow.conn, event):
             raise ProblemError(
                 409,
                 "institution_exists",
@@ -402,16 +400,6 @@ async def register_institution(ctx: IngestContext, body: InstitutionIn) -> str:
                 field="$.fixmedins_code",
                 hint="Rotate its key instead of registering it again.",
             )
-        uow.emit(
-            InstitutionRegistered(
-                fixmedins_code=body.fixmedins_code,
-                name=body.name,
-                kind=body.kind,
-                level=body.level,
-                admdvs=body.admdvs,
-                api_key_hash=key_hash,
-                registered_at=now,
-            )
-        )
+        uow.emit(event)
         await uow.commit()
     return api_key

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -100,7 +101,7 @@ async def record_decision(
     return bool(updated)
 
 
-async def returned_units(conn: DbConnection, settlement_id: str) -> dict[int, float]:
+async def returned_units(conn: DbConnection, settlement_id: str) -> dict[int, Decimal]:
     """Units already returned per original line (accepted returns only)."""
     rows = await conn.fetch(
         "SELECT (l->>'line')::int AS line, sum((l->>'sel_retn_cnt')::numeric) AS units "
@@ -108,7 +109,7 @@ async def returned_units(conn: DbConnection, settlement_id: str) -> dict[int, fl
         "WHERE r.settlement_id = $1 AND r.status = 'accepted' GROUP BY 1",
         settlement_id,
     )
-    return {r["line"]: float(r["units"]) for r in rows}
+    return {r["line"]: r["units"] for r in rows}
 
 
 async def insert_return(
@@ -192,34 +193,3 @@ async def insert_submission(
         idempotency_key,
     )
     return earlier
-
-
-async def insert_institution(
-    conn: DbConnection,
-    *,
-    fixmedins_code: str,
-    name: str,
-    kind: str,
-    level: str,
-    admdvs: str,
-    api_key_hash: str,
-    registered_at: datetime,
-) -> bool:
-    """Register an institution; False when the code exists (409 to the bureau)."""
-    inserted = await conn.fetchval(
-        """
-        INSERT INTO institution_credentials
-            (fixmedins_code, name, kind, level, admdvs, api_key_hash, active, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, true, $7)
-        ON CONFLICT (fixmedins_code) DO NOTHING
-        RETURNING true
-        """,
-        fixmedins_code,
-        name,
-        kind,
-        level,
-        admdvs,
-        api_key_hash,
-        registered_at,
-    )
-    return bool(inserted)

@@ -72,12 +72,7 @@ async def post_return(
     ctx: Context,
     idempotency_key: IdempotencyKey,
 ) -> ReturnOut:
-    assert principal.fixmedins_code is not None
-    owner, _ = await commands.get_settlement(ctx, settlement_id)
-    require_same_institution(principal, owner)
-    return await commands.submit_return(
-        ctx, settlement_id, principal.fixmedins_code, body, idempotency_key
-    )
+    return await commands.submit_return(ctx, settlement_id, principal, body, idempotency_key)
 
 
 @router.post(

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from yibao.auth import AdminPrincipal
-from yibao.problems import ProblemError
+from yibao.problems import ProblemError, json_path
 
 from tracecode_validator import repository as repo
 from tracecode_validator.api.deps import Context
@@ -179,14 +179,7 @@ async def load_products_csv(request: Request, _admin: AdminPrincipal, ctx: Conte
     try:
         rows = _ROWS.validate_python(raw)
     except ValidationError as exc:
-        errors = [
-            {
-                "field": "$"
-                + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"]),
-                "message": e["msg"],
-            }
-            for e in exc.errors()
-        ]
+        errors = [{"field": json_path(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
         raise ProblemError(
             422,
             "invalid_catalogue_rows",
