@@ -159,9 +159,10 @@ class UnitOfWork:
 async def write_outbox(conn: DbConnection, envelopes: list[Envelope]) -> None:
     """Insert envelopes as outbox rows in one round trip and wake the relay on commit."""
     await conn.execute(
-        "INSERT INTO outbox (event_id, topic, key, source, time, correlation_id, causation_id, "
-        "payload) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], "
-        "$5::timestamptz[], $6::text[], $7::text[], $8::bytea[])",
+        "WITH written AS (INSERT INTO outbox (event_id, topic, key, source, time, "
+        "correlation_id, causation_id, payload) SELECT * FROM unnest($1::text[], $2::text[], "
+        "$3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[], $8::bytea[]) "
+        f"RETURNING 1) SELECT pg_notify('{OUTBOX_CHANNEL}', '') FROM written LIMIT 1",
         [e.id for e in envelopes],
         [e.type for e in envelopes],
         [e.subject for e in envelopes],
@@ -171,7 +172,6 @@ async def write_outbox(conn: DbConnection, envelopes: list[Envelope]) -> None:
         [e.causation_id for e in envelopes],
         [e.data.model_dump_json().encode() for e in envelopes],
     )
-    await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
 
 
 class UnitOfWorkFactory:

@@ -24,7 +24,10 @@ class CatalogueCache:
 
     async def get(self, conn: DbConnection) -> Catalogue:
         """The catalogue as of this transaction's view of the version."""
-        version = await repo.catalogue_version(conn)
+        return await self.at(conn, await repo.catalogue_version(conn))
+
+    async def at(self, conn: DbConnection, version: int) -> Catalogue:
+        """The catalogue of a version the caller has already read in its transaction."""
         if version != self._version:
             async with self._lock:
                 if version != self._version:

@@ -112,24 +112,29 @@ async def decide_settlement(
 ) -> None:
     """Check every line against the registry and rules; commit the codes it consumes."""
     conn = uow.conn
-    if await repo.decision(conn, event.settlement_id) is not None:
-        return  # decided before (e.g. the same sale re-published): the answer stands
     settlement = settlement_from_event(event)
+    inputs = await repo.sale_inputs(
+        conn,
+        settlement_id=event.settlement_id,
+        institution=event.fixmedins_code,
+        practitioners=[p for p in (event.prescriber_id, event.pharmacist_id) if p],
+        psn_key=event.psn_key,
+        meds=sorted({line.med_list_codg for line in settlement.lines}),
+        since=bureau_date(event.setl_time) - timedelta(days=deps.purchase_lookback_days),
+    )
+    if inputs is None:
+        return  # decided before (e.g. the same sale re-published): the answer stands
     await repo.lock_codes(conn, settlement.code_keys)
     records = await repo.load_codes(conn, settlement.code_keys)
-    meds = {line.med_list_codg for line in settlement.lines}
-    parties = [p for p in (event.prescriber_id, event.pharmacist_id) if p]
-    credit, practitioners = await repo.subject_standing(conn, event.fixmedins_code, parties)
-    since = bureau_date(event.setl_time) - timedelta(days=deps.purchase_lookback_days)
     context = SaleContext(
         settlement=settlement,
-        catalogue=await deps.catalogue.get(conn),
+        catalogue=await deps.catalogue.at(conn, inputs.catalogue_version),
         records=records,
-        eligibility=await repo.eligibility(conn, event.psn_key),
-        credit=credit,
-        practitioners=practitioners,
-        recent_purchases=await repo.recent_purchases(conn, event.psn_key, meds, since),
-        no_code_exempt=await repo.exemptions(conn, event.fixmedins_code, meds),
+        eligibility=inputs.eligibility,
+        credit=inputs.credit,
+        practitioners=inputs.practitioners,
+        recent_purchases=inputs.recent_purchases,
+        no_code_exempt=inputs.no_code_exempt,
         policy=deps.policy,
     )
     decision = decide(context)

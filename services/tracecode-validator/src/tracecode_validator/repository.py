@@ -8,6 +8,7 @@ has seen yet, which has no row to `FOR UPDATE`, is protected too).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -108,19 +109,6 @@ async def add_exemptions(conn: DbConnection, pairs: list[tuple[str, str]], reaso
     return len(pairs)
 
 
-async def exemptions(
-    conn: DbConnection, institution: str, meds: Iterable[str]
-) -> frozenset[tuple[str, str]]:
-    """The (institution, drug) pairs of this sale that are on the no-code list."""
-    rows = await conn.fetch(
-        "SELECT fixmedins_code, med_list_codg FROM no_code_exemptions "
-        "WHERE fixmedins_code = $1 AND med_list_codg = ANY($2::text[])",
-        institution,
-        list(meds),
-    )
-    return frozenset((r["fixmedins_code"], r["med_list_codg"]) for r in rows)
-
-
 # --- registry ------------------------------------------------------------------------------
 
 
@@ -207,6 +195,86 @@ async def code_history(pool: Pool, key: str, limit: int) -> list[asyncpg.Record]
             key,
             limit,
         )
+    )
+
+
+# --- what a decision reads ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SaleInputs:
+    """Everything besides the codes that the rules read about one sale."""
+
+    catalogue_version: int
+    eligibility: Eligibility | None
+    credit: InstitutionCredit | None
+    practitioners: dict[str, PractitionerStatus]
+    recent_purchases: tuple[PriorPurchase, ...]
+    no_code_exempt: frozenset[tuple[str, str]]
+
+
+async def sale_inputs(
+    conn: DbConnection,
+    *,
+    settlement_id: str,
+    institution: str,
+    practitioners: list[str],
+    psn_key: str,
+    meds: list[str],
+    since: date,
+) -> SaleInputs | None:
+    """Read the projections a decision needs in one round trip; None if already decided.
+
+    One statement instead of six: on the real-time path each round trip is ~0.3 ms of
+    latency and a slice of a core that the broker needs.
+    """
+    row = await conn.fetchrow(
+        """
+        SELECT
+            EXISTS (SELECT 1 FROM decisions WHERE settlement_id = $1) AS decided,
+            (SELECT version FROM catalogue_version) AS catalogue_version,
+            (SELECT status FROM person_eligibility WHERE psn_key = $2) AS eligibility,
+            (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                    'subject_id', subject_id, 'grade', grade, 'blacklisted', blacklisted,
+                    'practitioner_status', practitioner_status)), '[]'::jsonb)
+             FROM subject_credit WHERE subject_id = ANY($3::text[])) AS standing,
+            (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                    'med', med_list_codg, 'start', start_date, 'days', days_supply)
+                    ORDER BY start_date), '[]'::jsonb)
+             FROM purchases
+             WHERE psn_key = $2 AND med_list_codg = ANY($4::text[]) AND start_date >= $5
+            ) AS purchases,
+            (SELECT coalesce(array_agg(med_list_codg), '{}') FROM no_code_exemptions
+             WHERE fixmedins_code = $6 AND med_list_codg = ANY($4::text[])) AS exempt
+        """,
+        settlement_id,
+        psn_key,
+        [institution, *practitioners],
+        meds,
+        since,
+        institution,
+    )
+    assert row is not None
+    if row["decided"]:
+        return None
+    credit: InstitutionCredit | None = None
+    statuses: dict[str, PractitionerStatus] = {}
+    for standing in row["standing"]:
+        if standing["subject_id"] == institution and standing["practitioner_status"] is None:
+            grade = CreditGrade(standing["grade"]) if standing["grade"] else None
+            credit = InstitutionCredit(grade=grade, blacklisted=standing["blacklisted"])
+        elif standing["practitioner_status"]:
+            statuses[standing["subject_id"]] = PractitionerStatus(standing["practitioner_status"])
+    return SaleInputs(
+        catalogue_version=int(row["catalogue_version"]),
+        eligibility=Eligibility(row["eligibility"]) if row["eligibility"] else None,
+        credit=credit,
+        practitioners=statuses,
+        recent_purchases=tuple(
+            PriorPurchase(p["med"], date.fromisoformat(p["start"]), p["days"])
+            for p in row["purchases"]
+        ),
+        no_code_exempt=frozenset((institution, med) for med in row["exempt"]),
     )
 
 
@@ -310,14 +378,6 @@ async def pending_reviews(pool: Pool, limit: int) -> list[asyncpg.Record]:
 # --- projections ---------------------------------------------------------------------------
 
 
-async def eligibility(conn: DbConnection, psn_key: str) -> Eligibility | None:
-    """What enrollment has said about this person (None: nothing known, not a refusal)."""
-    status = await conn.fetchval(
-        "SELECT status FROM person_eligibility WHERE psn_key = $1", psn_key
-    )
-    return Eligibility(status) if status else None
-
-
 async def set_eligibility(
     conn: DbConnection, psn_keys: Iterable[str], status: Eligibility, at: datetime
 ) -> None:
@@ -333,27 +393,6 @@ async def set_eligibility(
         status.value,
         at,
     )
-
-
-async def subject_standing(
-    conn: DbConnection, institution: str, practitioners: Iterable[str]
-) -> tuple[InstitutionCredit | None, dict[str, PractitionerStatus]]:
-    """The institution's grade and the practitioners' qualification, as credit last said."""
-    ids = [institution, *practitioners]
-    rows = await conn.fetch(
-        "SELECT subject_id, grade, blacklisted, practitioner_status, suspended_until "
-        "FROM subject_credit WHERE subject_id = ANY($1::text[])",
-        ids,
-    )
-    credit: InstitutionCredit | None = None
-    statuses: dict[str, PractitionerStatus] = {}
-    for row in rows:
-        if row["subject_id"] == institution and row["practitioner_status"] is None:
-            grade = CreditGrade(row["grade"]) if row["grade"] else None
-            credit = InstitutionCredit(grade=grade, blacklisted=row["blacklisted"])
-        elif row["practitioner_status"]:
-            statuses[row["subject_id"]] = PractitionerStatus(row["practitioner_status"])
-    return credit, statuses
 
 
 async def upsert_subject_credit(
@@ -387,21 +426,6 @@ async def upsert_subject_credit(
         suspended_until,
         at,
     )
-
-
-async def recent_purchases(
-    conn: DbConnection, psn_key: str, meds: Iterable[str], since: date
-) -> tuple[PriorPurchase, ...]:
-    """This person's earlier supplies of these drugs (for the over-frequency rule)."""
-    rows = await conn.fetch(
-        "SELECT med_list_codg, start_date, days_supply FROM purchases "
-        "WHERE psn_key = $1 AND med_list_codg = ANY($2::text[]) AND start_date >= $3 "
-        "ORDER BY start_date",
-        psn_key,
-        list(meds),
-        since,
-    )
-    return tuple(PriorPurchase(r["med_list_codg"], r["start_date"], r["days_supply"]) for r in rows)
 
 
 async def record_purchases(
