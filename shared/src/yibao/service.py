@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
 
 from yibao.auth import Authenticator
-from yibao.bus.consumer import ConsumerConfig, ConsumerLoop, Handler
+from yibao.bus.consumer import AnyHandler, ConsumerConfig, ConsumerLoop, Handler
 from yibao.bus.producer import create_producer
 from yibao.db import UnitOfWorkFactory, create_pool
 from yibao.events import topics
@@ -54,7 +54,7 @@ class Runtime:
         cls,
         settings: ServiceSettings,
         *,
-        handlers: Mapping[str, Handler],
+        handlers: Mapping[str, AnyHandler],
         on_dead_letter: Mapping[str, Handler] | None = None,
     ) -> Runtime:
         """Connect (retrying while dependencies come up), then run relay and consumer."""
@@ -136,13 +136,13 @@ def create_service_app(
     title: str,
     description: str,
     routers: Sequence[APIRouter],
-    handlers: Mapping[str, Handler],
+    handlers: Mapping[str, AnyHandler],
     on_dead_letter: Mapping[str, Handler] | None = None,
     on_start: Hook | None = None,
     on_stop: Hook | None = None,
 ) -> FastAPI:
     """Build a service's FastAPI app; its lifespan owns the runtime."""
-    all_handlers: dict[str, Handler] = {
+    all_handlers: dict[str, AnyHandler] = {
         topics.INSTITUTION_REGISTERED: handle_institution_registered,
         **handlers,
     }
