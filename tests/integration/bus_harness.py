@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from yibao.bus.consumer import ConsumerConfig, ConsumerLoop, Handler
+from yibao.bus.consumer import AnyHandler, ConsumerConfig, ConsumerLoop, Handler
 from yibao.db import UnitOfWork, UnitOfWorkFactory, create_pool
 from yibao.events import Envelope, NoticeDelivered, topics
 from yibao.outbox import OutboxRelay
@@ -93,7 +93,7 @@ class Bus:
     def start_consumer(
         self,
         loop_cls: type[ConsumerLoop] = ConsumerLoop,
-        handler: Handler = record_effect,
+        handler: AnyHandler = record_effect,
         on_dead_letter: Handler | None = None,
     ) -> ConsumerLoop:
         assert self.producer is not None

@@ -9,8 +9,10 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from prometheus_client import REGISTRY
+from yibao.bus.consumer import Batched
 from yibao.bus.offsets import OffsetCommitter
 from yibao.db import UnitOfWork
+from yibao.events import NoticeDelivered
 from yibao.events.envelope import Envelope
 from yibao.events.topics import dlq_topic
 from yibao.outbox import OutboxRelay
@@ -179,3 +181,23 @@ async def test_poison_messages_go_to_the_dlq_and_the_consumer_keeps_going(bus: B
     assert sorted(r["notice_id"] for r in rows) == ["n-2", "n-4"]
     fallbacks = [r for r in await bus.effects() if r["notice_id"] == "fallback"]
     assert len(fallbacks) == 1, "the hook runs once, for the handler failure only"
+
+
+async def test_a_batched_handler_sees_each_event_once(bus: Bus) -> None:
+    calls: list[int] = []
+
+    async def record_batch(envelopes: list[Envelope], uow: UnitOfWork) -> None:
+        calls.append(len(envelopes))
+        await uow.conn.execute(
+            "INSERT INTO effects (event_id, notice_id) "
+            "SELECT * FROM unnest($1::text[], $2::text[])",
+            [e.id for e in envelopes],
+            [e.data.notice_id for e in envelopes if isinstance(e.data, NoticeDelivered)],
+        )
+
+    await bus.emit([notice(i) for i in range(300)])
+    bus.start_consumer(handler=Batched(record_batch))
+    bus.start_relay()
+    _assert_once(await bus.wait_for_effects(300), 300)
+    assert sum(calls) == 300
+    assert len(calls) < 300, "events arrive in batches, not one call each"
