@@ -138,6 +138,24 @@ class ReturnLineIn(_Body):
 class ReturnIn(_Body):
     """A return (3506-style) referencing the original sale's lines."""
 
+    model_config = ConfigDict(
+        extra="ignore",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "lines": [
+                        {
+                            "line": 0,
+                            "sel_retn_cnt": 1,
+                            "drugtracinfo": [{"drug_trac_codg": "81234560000000010000"}],
+                        }
+                    ]
+                }
+            ]
+        },
+    )
+
     lines: list[ReturnLineIn] = Field(min_length=1, max_length=200)
 
 
@@ -149,6 +167,26 @@ class ReturnOut(BaseModel):
 
 class MovementIn(_Body):
     """A stock movement (进销存: 3501 stock count, 3502 change, 3503 purchase, 3504 return)."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "fixmedins_code": "P15030200007",
+                    "movement_type": "purchase_in",
+                    "med_list_codg": "XA01ABA014A001010101445",
+                    "manu_lotnum": "L2026A",
+                    "expy_end": "2027-06-30",
+                    "drugtracinfo": [
+                        {"drug_trac_codg": "81234560000000010000"},
+                        {"drug_trac_codg": "81234560000000020000"},
+                    ],
+                }
+            ]
+        },
+    )
 
     fixmedins_code: str = Field(pattern=CODE_PATTERN, description="定点医药机构编号")
     movement_type: MovementType = Field(description="movement kind")
@@ -167,6 +205,27 @@ class MovementOut(BaseModel):
 
 class DrgSettlementIn(_Body):
     """An inpatient DRG/DIP settlement (main fields of the 2303-style record)."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "fixmedins_code": "H15030200001",
+                    "mdtrt_id": "ZY2026110001",
+                    "certno": "150302196505051233",
+                    "drg_code": "ES23",
+                    "weight": 1.23,
+                    "los_days": 8,
+                    "total_cost": 15600.50,
+                    "fund_paid": 11000.00,
+                    "discharge_status": "improved",
+                    "discharge_date": "2026-11-20",
+                }
+            ]
+        },
+    )
 
     fixmedins_code: str = Field(pattern=CODE_PATTERN, description="定点医药机构编号")
     mdtrt_id: str = Field(min_length=1, max_length=64, description="就诊ID (visit id)")
