@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from yibao.service import create_service_app
 
-from credit_scorer.api import subjects
+from credit_scorer.api import practitioners, subjects
 from credit_scorer.handlers import HANDLERS
 from credit_scorer.settings import CreditSettings
 
@@ -16,6 +16,6 @@ def create_app(settings: CreditSettings | None = None) -> FastAPI:
         settings or CreditSettings(),
         title="Yibao credit-scorer",
         description="Incremental credit scores and grades A–D for institutions and practitioners.",
-        routers=[subjects.router],
+        routers=[subjects.router, practitioners.router],
         handlers=HANDLERS,
     )

@@ -121,6 +121,7 @@ async def decide_settlement(
         psn_key=event.psn_key,
         meds=sorted({line.med_list_codg for line in settlement.lines}),
         since=bureau_date(event.setl_time) - timedelta(days=deps.purchase_lookback_days),
+        sale_date=bureau_date(event.setl_time),
     )
     if inputs is None:
         return  # decided before (e.g. the same sale re-published): the answer stands

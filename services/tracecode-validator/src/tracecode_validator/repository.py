@@ -222,6 +222,7 @@ async def sale_inputs(
     psn_key: str,
     meds: list[str],
     since: date,
+    sale_date: date,
 ) -> SaleInputs | None:
     """Read the projections a decision needs in one round trip; None if already decided.
 
@@ -236,7 +237,9 @@ async def sale_inputs(
             (SELECT status FROM person_eligibility WHERE psn_key = $2) AS eligibility,
             (SELECT coalesce(jsonb_agg(jsonb_build_object(
                     'subject_id', subject_id, 'grade', grade, 'blacklisted', blacklisted,
-                    'practitioner_status', practitioner_status)), '[]'::jsonb)
+                    'practitioner_status', CASE
+                        WHEN practitioner_status = 'suspended' AND suspended_until <= $7
+                        THEN 'active' ELSE practitioner_status END)), '[]'::jsonb)
              FROM subject_credit WHERE subject_id = ANY($3::text[])) AS standing,
             (SELECT coalesce(jsonb_agg(jsonb_build_object(
                     'med', med_list_codg, 'start', start_date, 'days', days_supply)
@@ -253,6 +256,7 @@ async def sale_inputs(
         meds,
         since,
         institution,
+        sale_date,  # a suspension that ended before the sale no longer counts
     )
     assert row is not None
     if row["decided"]:
