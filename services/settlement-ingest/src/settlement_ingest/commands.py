@@ -398,7 +398,7 @@ async def register_institution(ctx: IngestContext, body: InstitutionIn) -> str:
                 "Institution already registered",
                 f"{body.fixmedins_code} is already registered.",
                 field="$.fixmedins_code",
-                hint="Rotate its key instead of registering it again.",
+                hint="Each code is registered once; re-issuing a key is not supported yet.",
             )
         uow.emit(event)
         await uow.commit()
