@@ -76,6 +76,10 @@ def _app() -> FastAPI:
     async def boom() -> None:
         raise RuntimeError(SECRET_IN_EXCEPTION)
 
+    @app.get("/v1/subjects/{certno}/file")
+    async def person_boom(certno: str) -> None:
+        raise RuntimeError("failed")
+
     @app.get("/v1/whoami")
     async def whoami() -> dict[str, str | None]:
         return {"correlation_id": correlation_id.get()}
@@ -227,6 +231,18 @@ def test_an_unhandled_exception_is_500_without_its_text(
     logged = [r for r in caplog.records if r.name == "yibao.problems"]
     assert logged
     assert logged[0].exc_info is not None
+
+
+def test_the_unhandled_error_log_names_the_route_not_the_id_number_in_the_path(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A person's route carries an ID number in its path; the log keeps only the template."""
+    with caplog.at_level(logging.ERROR, logger="yibao.problems"):
+        response = client.get("/v1/subjects/150302197707071238/file")
+    assert response.status_code == 500
+    logged = [r for r in caplog.records if r.name == "yibao.problems"]
+    assert [getattr(r, "route", None) for r in logged] == ["/v1/subjects/{certno}/file"]
+    assert all("150302197707071238" not in str(r.__dict__) for r in logged)
 
 
 def test_a_500_answer_carries_the_correlation_id(client: TestClient) -> None:

@@ -96,7 +96,9 @@ class Authenticator:
 
     def _bureau_from_jwt(self, token: str) -> Principal:
         try:
-            claims = jwt.decode(token, self._jwt_secret, algorithms=["HS256"])
+            claims = jwt.decode(
+                token, self._jwt_secret, algorithms=["HS256"], options={"require": ["exp", "sub"]}
+            )
         except jwt.PyJWTError as exc:
             raise _unauthorized(f"The bearer token is not valid: {exc}.") from exc
         roles = frozenset(str(r) for r in claims.get("roles", []))

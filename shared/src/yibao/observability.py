@@ -19,6 +19,7 @@ from yibao.problems import (
     TYPE_BASE,
     ProblemError,
     problem_response,
+    route_template,
     unexpected_error_response,
 )
 
@@ -87,6 +88,14 @@ class RequestContextMiddleware:
         headers = dict(scope.get("headers") or [])
         cid = headers.get(b"x-correlation-id", b"").decode("latin-1")[:64] or str(uuid.uuid4())
         token = correlation_id.set(cid)
+        if "\x00" in scope.get("path", ""):
+            # PostgreSQL cannot even compare text with NUL in it; no id or code contains one.
+            problem = ProblemError(
+                400, "invalid_path", "Invalid path", "The path contains a NUL character."
+            )
+            await problem_response(problem)(scope, receive, send)
+            correlation_id.reset(token)
+            return
         declared = headers.get(b"content-length", b"")
         too_large = declared.isdigit() and int(declared) > self.max_body_bytes
         status, started, seen = 500, False, 0
@@ -125,7 +134,7 @@ class RequestContextMiddleware:
                     # log line carry the id the client is told to quote.
                     if started:
                         raise
-                    await unexpected_error_response(scope.get("path", ""), exc)(
+                    await unexpected_error_response(route_template(scope), exc)(
                         scope, receive, tracking_send
                     )
             if too_large and not started:

@@ -110,9 +110,11 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+    # FastAPI turns a body it cannot decode (bad UTF-8, nesting too deep) into a bare 400.
+    unreadable = exc.status_code == 400 and "parsing the body" in str(exc.detail)
     problem = ProblemError(
         exc.status_code,
-        codes.get(exc.status_code, f"http_{exc.status_code}"),
+        "invalid_json" if unreadable else codes.get(exc.status_code, f"http_{exc.status_code}"),
         str(exc.detail) if exc.status_code != 404 else "Not found",
         str(exc.detail),
         headers=dict(exc.headers) if exc.headers else None,
@@ -120,9 +122,12 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(problem, request.url.path)
 
 
-def unexpected_error_response(path: str, exc: Exception) -> JSONResponse:
-    """Log an unhandled error (with the request's correlation id) and answer a bare 500."""
-    log.error("unhandled error", extra={"path": path}, exc_info=exc)
+def unexpected_error_response(route: str, exc: Exception) -> JSONResponse:
+    """Log an unhandled error (with the request's correlation id) and answer a bare 500.
+
+    `route` is the route *template*: a raw path can carry an ID number (`/subjects/{certno}`).
+    """
+    log.error("unhandled error", extra={"route": route}, exc_info=exc)
     problem = ProblemError(
         500,
         "internal_error",
@@ -130,11 +135,16 @@ def unexpected_error_response(path: str, exc: Exception) -> JSONResponse:
         "The server failed to handle the request; it was logged under the x-correlation-id "
         "of this answer. Retry with the same Idempotency-Key: nothing is applied twice.",
     )
-    return problem_response(problem, path)
+    return problem_response(problem)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    return unexpected_error_response(request.url.path, exc)
+    return unexpected_error_response(route_template(request.scope), exc)
+
+
+def route_template(scope: Any) -> str:
+    """The matched route's template (`/v1/settlements/{settlement_id}`), never the raw path."""
+    return str(getattr(scope.get("route"), "path", "unmatched"))
 
 
 def install_problem_handlers(app: FastAPI) -> None:

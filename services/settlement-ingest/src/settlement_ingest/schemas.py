@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from yibao.events.inventory import MovementType
 from yibao.events.settlement import DecisionStatus, RuleHit
+from yibao.requests import RequestModel
 
 CODE_PATTERN = r"^[A-Z0-9]{6,32}$"
 MAX_CODES_PER_SETTLEMENT = 1000
@@ -28,8 +29,8 @@ Count = Annotated[Decimal, Field(gt=0, le=100000), AfterValidator(_whole)]
 """A 数量 field: whole packs when trdn_flag is 0, whole smallest units when it is 1."""
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+class _Body(RequestModel):
+    """Ingest's bodies (see `yibao.requests`)."""
 
 
 class TraceCode(_Body):

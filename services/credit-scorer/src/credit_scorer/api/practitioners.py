@@ -6,16 +6,17 @@ from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from yibao.auth import AdminPrincipal
 from yibao.problems import ProblemError
+from yibao.requests import RequestModel
 
 from credit_scorer.practitioners import PractitionerType, add_points
 
 router = APIRouter(prefix="/v1/admin/practitioners", tags=["practitioners"])
 
 
-class PointsIn(BaseModel):
+class PointsIn(RequestModel):
     points: int = Field(ge=1, le=12, description="记分 (1–12, by band and responsibility)")
     decided_at: date = Field(description="处理决定日期 (points are dated on the decision)")
     reason: str = Field(min_length=1, max_length=1000, description="记分事由")
@@ -28,8 +29,8 @@ class PointsIn(BaseModel):
     subject_type: PractitionerType = "doctor"
     fixmedins_code: str | None = Field(default=None, description="违规所在机构")
 
-    model_config = {
-        "json_schema_extra": {
+    model_config = ConfigDict(
+        json_schema_extra={
             "examples": [
                 {
                     "points": 4,
@@ -39,7 +40,7 @@ class PointsIn(BaseModel):
                 }
             ]
         }
-    }
+    )
 
 
 class PractitionerOut(BaseModel):

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from yibao.auth import AdminPrincipal
 from yibao.problems import ProblemError, json_path
+from yibao.requests import RequestModel
 
 from tracecode_validator import repository as repo
 from tracecode_validator.api.deps import Context
@@ -20,14 +21,14 @@ router = APIRouter(prefix="/v1", tags=["catalogue"])
 CATALOGUE_LOCK = 7_130_001  # one catalogue load at a time, so clash checks hold
 
 
-class TracePrefixIn(BaseModel):
+class TracePrefixIn(RequestModel):
     prefix: str = Field(
         description="药品标识码 (7-digit drug identification code) or registered prefix"
     )
     pack_level: Literal["box", "middle", "case"] = Field(description="包装层级")
 
 
-class ProductIn(BaseModel):
+class ProductIn(RequestModel):
     model_config = ConfigDict(
         extra="ignore",
         str_strip_whitespace=True,
@@ -74,12 +75,12 @@ class Upserted(BaseModel):
     upserted: int
 
 
-class ExemptionIn(BaseModel):
+class ExemptionIn(RequestModel):
     fixmedins_code: str = Field(pattern=r"^[A-Z0-9]{6,32}$")
     med_list_codg: str = Field(min_length=1, max_length=50)
 
 
-class ExemptionsIn(BaseModel):
+class ExemptionsIn(RequestModel):
     reason: str = Field(min_length=1, max_length=500, description="e.g. 切换日前库存")
     items: list[ExemptionIn] = Field(min_length=1, max_length=10_000)
 
@@ -149,7 +150,16 @@ async def load_products(
     openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 async def load_products_csv(request: Request, _admin: AdminPrincipal, ctx: Context) -> Upserted:
-    text = (await request.body()).decode("utf-8-sig", errors="strict")
+    try:
+        text = (await request.body()).decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ProblemError(
+            422,
+            "invalid_csv_encoding",
+            "CSV is not UTF-8",
+            f"The file is not valid UTF-8 at byte {exc.start}.",
+            hint="Save it as UTF-8 (Excel: 'CSV UTF-8'); GB18030 is not accepted.",
+        ) from exc
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
+from yibao.requests import RequestModel
 
 from tracecode_validator import repository as repo
 from tracecode_validator.api.deps import Context, Reviewer
@@ -25,7 +26,7 @@ class PendingReview(BaseModel):
     decided_at: datetime
 
 
-class ReviewIn(BaseModel):
+class ReviewIn(RequestModel):
     decision: Literal["approve", "reject"]
     reason: str = Field(min_length=1, max_length=1000, description="审核意见")
 
