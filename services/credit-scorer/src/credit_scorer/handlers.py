@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from yibao.bus.consumer import Handler
 from yibao.db import UnitOfWork
-from yibao.events import Envelope, SettlementDecided, TracecodeAlerted, topics
+from yibao.events import (
+    Envelope,
+    InstitutionRegistered,
+    SettlementDecided,
+    TracecodeAlerted,
+    topics,
+)
+from yibao.institutions import handle_institution_registered
 
 from credit_scorer import repository as repo
+from credit_scorer.standing import CreditBook, add_finding, upsert_subject
 
 
 async def handle_settlement_decided(envelope: Envelope, uow: UnitOfWork) -> None:
@@ -39,7 +47,40 @@ async def handle_tracecode_alerted(envelope: Envelope, uow: UnitOfWork) -> None:
     )
 
 
-HANDLERS: dict[str, Handler] = {
-    topics.SETTLEMENT_DECIDED: handle_settlement_decided,
-    topics.TRACECODE_ALERTED: handle_tracecode_alerted,
-}
+def build_handlers(book: CreditBook) -> dict[str, Handler]:
+    """Bind the handlers to the indicator tree and policies in force."""
+
+    async def on_registered(envelope: Envelope, uow: UnitOfWork) -> None:
+        """Institutions are credit subjects from their registration (the agreement date)."""
+        await handle_institution_registered(envelope, uow)
+        event = envelope.data
+        assert isinstance(event, InstitutionRegistered)
+        await upsert_subject(
+            uow.conn,
+            event.fixmedins_code,
+            "hospital" if event.kind == "hospital" else "pharmacy",
+            event.registered_at.date(),
+        )
+
+    async def on_alerted(envelope: Envelope, uow: UnitOfWork) -> None:
+        """Every alert joins the file; a confirmed one is also a deduction."""
+        await handle_tracecode_alerted(envelope, uow)
+        event = envelope.data
+        assert isinstance(event, TracecodeAlerted)
+        if event.confirmed:
+            await add_finding(
+                uow,
+                book,
+                subject_id=event.fixmedins_code,
+                event_type=f"tracecode_alert:{event.rule}",
+                indicator_code=None,
+                evidence={"alert_id": event.alert_id, **event.evidence},
+                decided_on=event.occurred_at.date(),
+                source_event_id=envelope.id,
+            )
+
+    return {
+        topics.INSTITUTION_REGISTERED: on_registered,
+        topics.SETTLEMENT_DECIDED: handle_settlement_decided,
+        topics.TRACECODE_ALERTED: on_alerted,
+    }

@@ -352,8 +352,9 @@ class EmbeddedKafka:
                 classpath,
                 "kafka.tools.StorageTool",
                 "format",
-                "--cluster-id",
-                cluster_id,
+                # One argument: a base64url id may start with "-" (1 start in 64), which the
+                # tool would otherwise read as an option and refuse.
+                f"--cluster-id={cluster_id}",
                 "--config",
                 str(config),
                 # Kafka 4 dynamic quorum: this node alone bootstraps the controller quorum.
