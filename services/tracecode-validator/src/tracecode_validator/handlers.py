@@ -94,16 +94,25 @@ def _alert(
     )
 
 
-def _alert_hit(uow: UnitOfWork, event: SettlementRequested, hit: DomainHit) -> None:
+def _alert_hit(
+    uow: UnitOfWork,
+    hit: DomainHit,
+    *,
+    institution: str,
+    settlement_id: str,
+    psn_key: str | None,
+    context: dict[str, object] | None = None,
+) -> None:
+    """Publish a rule hit as a suspected violation, with what it was found in."""
     _alert(
         uow,
-        institution=event.fixmedins_code,
+        institution=institution,
         rule=hit.rule.value,
         severity=hit.severity.value,
-        settlement_id=event.settlement_id,
+        settlement_id=settlement_id,
         code=hit.drug_trac_codg,
-        psn_key=event.psn_key,
-        evidence=dict(hit.evidence),
+        psn_key=psn_key,
+        evidence={**(context or {}), **dict(hit.evidence)},
     )
 
 
@@ -187,7 +196,13 @@ async def decide_settlement(
         )
     )
     for hit in decision.alerts:
-        _alert_hit(uow, event, hit)
+        _alert_hit(
+            uow,
+            hit,
+            institution=event.fixmedins_code,
+            settlement_id=event.settlement_id,
+            psn_key=event.psn_key,
+        )
 
 
 async def refer_undecidable(event: SettlementRequested, uow: UnitOfWork) -> None:
@@ -329,15 +344,13 @@ async def apply_refund(event: SettlementRefunded, uow: UnitOfWork, deps: Validat
         # Ingest accepted it from the sale's lines, the registry disagrees: keep the
         # registry as it is and hand the discrepancy to post-audit.
         for hit in outcome.hits:
-            _alert(
+            _alert_hit(
                 uow,
+                hit,
                 institution=event.fixmedins_code,
-                rule=hit.rule.value,
-                severity=hit.severity.value,
                 settlement_id=event.settlement_id,
-                code=hit.drug_trac_codg,
                 psn_key=stored["psn_key"],
-                evidence={"return_id": event.return_id, **dict(hit.evidence)},
+                context={"return_id": event.return_id},
             )
         return
     now = datetime.now(UTC)
