@@ -729,15 +729,6 @@ async def test_schemathesis_finds_no_server_error_in_the_validator(
     await still_serving(client, pharmacy, CATALOGUE)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the OpenAPI of every service documents 4xx answers as FastAPI's default "
-    "`422: application/json HTTPValidationError` ({detail: [...]}), but the services answer "
-    "application/problem+json (yibao/problems.py); 400/401/403/404/409/413 are not documented "
-    "at all, so generated clients get the wrong error model and schemathesis cannot check "
-    "error bodies. Fix: declare a Problem schema under application/problem+json as the "
-    "default/4xx response of every route (e.g. `responses=` in create_service_app)",
-)
 async def test_the_openapi_documents_the_problem_json_errors_it_answers(client: Client) -> None:
     undocumented = []
     for service in ("settlement-ingest", "tracecode-validator"):

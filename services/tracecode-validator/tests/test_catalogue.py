@@ -169,3 +169,11 @@ def test_upserting_a_row_drops_its_old_identifiers() -> None:
     assert catalogue.by_gtin("6924561884074") is None
     assert catalogue.by_prefix("81234560000000010000") is None
     assert len(catalogue.products) == 1
+
+
+def test_a_batch_repeating_a_code_with_other_gtins_reports_rows_instead_of_crashing() -> None:
+    """Two rows with one 医保 code: only the last survives the merge, yet both are checked."""
+    first = Product("XA01ABA014A001010101445", "甲", 24, False, True, gtins=("not-a-gtin",))
+    second = Product("XA01ABA014A001010101445", "乙", 24, False, True)
+    errors = validate_batch([first, second], Catalogue())
+    assert set(errors) == {0, 1}

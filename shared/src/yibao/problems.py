@@ -8,12 +8,46 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://yibao.example.cn/problems/"
 
 log = logging.getLogger(__name__)
+
+
+class Problem(BaseModel):
+    """The documented shape of every error answer (RFC 9457 plus Yibao's extensions)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str = Field(description="stable error code, e.g. missing_trace_code")
+    instance: str | None = None
+    field: str | None = Field(default=None, description="JSON path of the field at fault")
+    hint: str | None = Field(default=None, description="what to do about it")
+    errors: list[dict[str, Any]] | None = None
+
+
+_ERRORS = {
+    400: "Malformed request (bad JSON, invalid path)",
+    401: "No or unknown credential",
+    403: "Not allowed for this credential (e.g. another institution's data)",
+    404: "Not found",
+    409: "Conflict with the current state",
+    413: "Body too large",
+    422: "Validation failed; `errors` lists each field's JSON path",
+}
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": text,
+        "content": {PROBLEM_JSON: {"schema": Problem.model_json_schema()}},
+    }
+    for status, text in _ERRORS.items()
+}
+"""OpenAPI `responses` for every route: errors are problem+json, not FastAPI's default."""
 
 
 class ProblemError(Exception):

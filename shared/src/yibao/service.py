@@ -27,7 +27,7 @@ from yibao.events import topics
 from yibao.institutions import handle_institution_registered, key_lookup
 from yibao.observability import RequestContextMiddleware, health_router
 from yibao.outbox import OutboxRelay
-from yibao.problems import install_problem_handlers
+from yibao.problems import PROBLEM_RESPONSES, install_problem_handlers
 from yibao.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -170,7 +170,13 @@ def create_service_app(
             await runtime.stop()
             log.info("service stopped")
 
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        responses=PROBLEM_RESPONSES,
+    )
     app.state.settings = settings
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)

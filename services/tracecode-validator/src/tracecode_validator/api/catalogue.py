@@ -52,7 +52,9 @@ class ProductIn(RequestModel):
     gtins: list[str] = Field(default_factory=list, description="69码 / GTIN-13 or GTIN-14")
     drug_std_codes: list[str] = Field(default_factory=list, description="药品本位码 (86…)")
     trace_prefixes: list[TracePrefixIn] = Field(default_factory=list)
-    units_per_pack: int = Field(description="最小包装数量 (smallest units per pack)")
+    units_per_pack: int = Field(
+        ge=1, le=100_000, description="最小包装数量 (smallest units per pack)"
+    )
     split_allowed: bool = Field(description="是否允许拆零")
     rx_flag: bool = Field(description="处方药标志")
 

@@ -157,9 +157,9 @@ def validate_batch(
     )
     for i, row in enumerate(rows):
         for j, gtin in enumerate(row.gtins):
-            errors[i].extend(_clash(f"gtins[{j}]", row, gtin_owners[to_gtin14(gtin)]))
+            errors[i].extend(_clash(f"gtins[{j}]", row, gtin_owners.get(to_gtin14(gtin), set())))
         for j, trace_prefix in enumerate(row.trace_prefixes):
-            owners = prefix_owners[trace_prefix.prefix]
+            owners = prefix_owners.get(trace_prefix.prefix, set())
             errors[i].extend(_clash(f"trace_prefixes[{j}].prefix", row, owners))
     return {i: tuple(found) for i, found in errors.items() if found}
 
