@@ -15,8 +15,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from yibao.logging import correlation_id
 from yibao.metrics import HTTP_DURATION, HTTP_REQUESTS, READINESS
 from yibao.problems import (
-    PROBLEM_JSON,
-    TYPE_BASE,
     ProblemError,
     problem_response,
     route_template,
@@ -48,20 +46,16 @@ def health_router(checks: Mapping[str, ReadinessCheck]) -> APIRouter:
                 READINESS.labels(name).set(0)
         if all(v == "ok" for v in results.values()):
             return JSONResponse({"status": "ready", "checks": results})
-        return JSONResponse(
-            {
-                "type": TYPE_BASE + "not_ready",
-                "title": "Service not ready",
-                "status": 503,
-                "detail": "A dependency did not answer: "
-                + ", ".join(f"{k} {v}" for k, v in results.items() if v != "ok"),
-                "code": "not_ready",
-                "checks": results,
-            },
-            status_code=503,
-            media_type=PROBLEM_JSON,
+        failed = ", ".join(f"{k} {v}" for k, v in results.items() if v != "ok")
+        problem = ProblemError(
+            503,
+            "not_ready",
+            "Service not ready",
+            f"A dependency did not answer: {failed}",
             headers={"Retry-After": "5"},
+            extra={"checks": results},
         )
+        return problem_response(problem)
 
     @router.get("/metrics")
     async def metrics() -> Response:

@@ -130,14 +130,12 @@ async def refresh(uow: UnitOfWork, book: CreditBook, subject_id: str) -> Score:
     )
     before = (previous["grade"], previous["tier"], list(previous["lists"])) if previous else None
     if before != (standing.grade, tier, lists):
-        subject_type = await uow.conn.fetchval(
-            "SELECT subject_type FROM credit_subjects WHERE subject_id = $1", subject_id
-        )
+        subject_kind = await subject_type(uow.conn, subject_id)
         uow.emit(
             CreditGradeChanged.model_validate(
                 {
                     "subject_id": subject_id,
-                    "subject_type": subject_type or "hospital",
+                    "subject_type": subject_kind,
                     "score": standing.score,
                     "grade": standing.grade,
                     "previous_grade": previous["grade"] if previous else None,
@@ -187,6 +185,15 @@ async def current_score(
         as_of,
         agreement_from=agreement_from or as_of,
     )
+
+
+async def subject_type(conn: DbConnection, subject_id: str) -> str:
+    """What kind of subject this is, as its registration said (institutions default to
+    hospital until their `institution.registered.v1` arrives)."""
+    kind: str | None = await conn.fetchval(
+        "SELECT subject_type FROM credit_subjects WHERE subject_id = $1", subject_id
+    )
+    return kind or "hospital"
 
 
 async def _lock(conn: DbConnection, subject_id: str) -> None:

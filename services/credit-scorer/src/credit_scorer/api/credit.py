@@ -18,7 +18,7 @@ from yibao.auth import (
 from yibao.requests import RequestModel
 
 from credit_scorer.domain.scoring import Score
-from credit_scorer.standing import CreditBook, add_finding, current_score
+from credit_scorer.standing import CreditBook, add_finding, current_score, subject_type
 
 router = APIRouter(prefix="/v1", tags=["credit"])
 
@@ -62,11 +62,11 @@ class FindingIn(RequestModel):
     evidence: dict[str, Any] = Field(default_factory=dict)
 
 
-def _out(subject_id: str, subject_type: str, result: Score) -> CreditOut:
+def _out(subject_id: str, kind: str, result: Score) -> CreditOut:
     standing = result.standing
     return CreditOut(
         subject_id=subject_id,
-        subject_type=subject_type,
+        subject_type=kind,
         score=standing.score,
         grade=standing.grade,
         lists=sorted(item.value for item in standing.lists),
@@ -90,11 +90,9 @@ async def credit(subject_id: str, principal: AnyPrincipal, request: Request) -> 
     runtime = request.app.state.runtime
     book: CreditBook = request.app.state.credit_book
     async with runtime.uow() as uow:
-        subject_type = await uow.conn.fetchval(
-            "SELECT subject_type FROM credit_subjects WHERE subject_id = $1", subject_id
-        )
+        kind = await subject_type(uow.conn, subject_id)
         result = await current_score(uow.conn, book, subject_id, date.today())
-    return _out(subject_id, subject_type or "hospital", result)
+    return _out(subject_id, kind, result)
 
 
 @router.post(
@@ -119,8 +117,6 @@ async def file_finding(
             decided_on=body.decided_on,
             source_event_id=f"finding:{uuid.uuid4()}",
         )
-        subject_type = await uow.conn.fetchval(
-            "SELECT subject_type FROM credit_subjects WHERE subject_id = $1", subject_id
-        )
+        kind = await subject_type(uow.conn, subject_id)
         await uow.commit()
-    return _out(subject_id, subject_type or "hospital", result)
+    return _out(subject_id, kind, result)
