@@ -12,6 +12,7 @@ from yibao.events import topics
 from yibao.events.credit import CreditGradeChanged
 from yibao.events.drg import DrgSettled
 from yibao.events.envelope import Envelope, Payload
+from yibao.events.feedback import FeedbackOverdue
 from yibao.events.institution import InstitutionRegistered
 from yibao.events.inventory import InventoryMoved
 from yibao.events.notice import NoticeDelivered, NoticeFailed
@@ -48,6 +49,7 @@ REGISTRY: dict[str, EventSpec] = {
         EventSpec(topics.ENROLLMENT_STATUS_CHANGED, EnrollmentStatusChanged, "person_id"),
         EventSpec(topics.NOTICE_DELIVERED, NoticeDelivered, "notice_id"),
         EventSpec(topics.NOTICE_FAILED, NoticeFailed, "notice_id"),
+        EventSpec(topics.FEEDBACK_OVERDUE, FeedbackOverdue, "fixmedins_code"),
     )
 }
 
@@ -66,6 +68,7 @@ __all__ = [
     "EnrollmentStatusChanged",
     "Envelope",
     "EventSpec",
+    "FeedbackOverdue",
     "InstitutionRegistered",
     "InventoryMoved",
     "NoticeDelivered",

@@ -14,6 +14,7 @@ POPULATION_RECORD_RECEIVED = "population.record-received.v1"
 ENROLLMENT_STATUS_CHANGED = "enrollment.status-changed.v1"
 NOTICE_DELIVERED = "notice.delivered.v1"
 NOTICE_FAILED = "notice.failed.v1"
+FEEDBACK_OVERDUE = "feedback.overdue.v1"
 
 ALL_TOPICS: tuple[str, ...] = (
     INSTITUTION_REGISTERED,
@@ -28,6 +29,7 @@ ALL_TOPICS: tuple[str, ...] = (
     ENROLLMENT_STATUS_CHANGED,
     NOTICE_DELIVERED,
     NOTICE_FAILED,
+    FEEDBACK_OVERDUE,
 )
 
 
