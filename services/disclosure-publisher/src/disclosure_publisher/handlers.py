@@ -1,11 +1,18 @@
-"""Events the publisher consumes into its per-institution monthly projection."""
+"""Events the publisher consumes into its per-institution, per-period projections."""
 
 from __future__ import annotations
 
 from yibao.bus.consumer import Handler
 from yibao.calendar import bureau_period
 from yibao.db import UnitOfWork
-from yibao.events import Envelope, SettlementDecided, topics
+from yibao.events import (
+    CreditGradeChanged,
+    DrgSettled,
+    Envelope,
+    SettlementDecided,
+    TracecodeAlerted,
+    topics,
+)
 
 from disclosure_publisher import repository as repo
 
@@ -23,4 +30,31 @@ async def handle_settlement_decided(envelope: Envelope, uow: UnitOfWork) -> None
     )
 
 
-HANDLERS: dict[str, Handler] = {topics.SETTLEMENT_DECIDED: handle_settlement_decided}
+async def handle_drg_settled(envelope: Envelope, uow: UnitOfWork) -> None:
+    """A DRG case counts in the month of its discharge settlement."""
+    event = envelope.data
+    assert isinstance(event, DrgSettled)
+    await repo.add_drg_case(uow.conn, event, bureau_period(event.settled_at))
+
+
+async def handle_tracecode_alerted(envelope: Envelope, uow: UnitOfWork) -> None:
+    """A suspected violation goes to its institution's next notice, with its evidence."""
+    event = envelope.data
+    assert isinstance(event, TracecodeAlerted)
+    await repo.add_alert(uow.conn, event, bureau_period(event.occurred_at))
+
+
+async def handle_credit_grade_changed(envelope: Envelope, uow: UnitOfWork) -> None:
+    """Institutions' grades only (practitioners get no notice)."""
+    event = envelope.data
+    assert isinstance(event, CreditGradeChanged)
+    if event.subject_type in ("hospital", "pharmacy"):
+        await repo.add_credit(uow.conn, event)
+
+
+HANDLERS: dict[str, Handler] = {
+    topics.SETTLEMENT_DECIDED: handle_settlement_decided,
+    topics.DRG_SETTLED: handle_drg_settled,
+    topics.TRACECODE_ALERTED: handle_tracecode_alerted,
+    topics.CREDIT_GRADE_CHANGED: handle_credit_grade_changed,
+}

@@ -1,0 +1,123 @@
+"""Bureau registration of delivery endpoints (webhook URL + Standard Webhooks secret)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Request, status
+from pydantic import BaseModel, Field
+from yibao.auth import AdminPrincipal
+from yibao.events.envelope import new_event_id
+from yibao.problems import ProblemError
+from yibao.requests import RequestModel
+
+from disclosure_publisher import delivery_store as store
+from disclosure_publisher.api.deps import not_found, runtime, settings, state
+from disclosure_publisher.delivery import check_webhook_url, resolve_host
+from disclosure_publisher.domain.signing import BadSecret, decode_secret
+from disclosure_publisher.domain.urls import UnsafeUrl
+
+router = APIRouter(prefix="/v1/admin", tags=["recipients"])
+CODE_PATTERN = r"^[A-Z0-9]{1,32}$"
+
+
+class RecipientIn(RequestModel):
+    fixmedins_code: str = Field(pattern=CODE_PATTERN)
+    webhook_url: str = Field(min_length=8, max_length=2048)
+    secret: str = Field(
+        min_length=10,
+        max_length=200,
+        description="`whsec_` + base64 of 24–64 random bytes. Posting again for the same "
+        "institution rotates: the new secret signs at once, the previous ones keep signing "
+        "for PUBLISHER_SECRET_OVERLAP_S (both signatures are sent, space-separated).",
+    )
+
+
+class SecretOut(BaseModel):
+    secret_id: str
+    created_at: datetime
+    expires_at: datetime | None
+    active: bool
+
+
+class RecipientOut(BaseModel):
+    fixmedins_code: str
+    webhook_url: str
+    enabled: bool
+    disabled_reason: str | None
+    consecutive_failures: int
+    circuit_open_until: datetime | None
+    created: bool = Field(description="false when this call updated or rotated an endpoint")
+    secrets: list[SecretOut] = Field(description="never the secret itself")
+
+
+async def _out(request: Request, code: str, *, created: bool) -> RecipientOut:
+    async with runtime(request).uow() as uow:
+        row = await store.recipient(uow.conn, code)
+        if row is None:
+            raise not_found("recipient", code)
+        secrets = await store.secrets_of(uow.conn, code)
+    return RecipientOut(
+        fixmedins_code=code,
+        webhook_url=row["webhook_url"],
+        enabled=row["enabled"],
+        disabled_reason=row["disabled_reason"],
+        consecutive_failures=row["consecutive_failures"],
+        circuit_open_until=row["circuit_open_until"],
+        created=created,
+        secrets=[SecretOut(**dict(s)) for s in secrets],
+    )
+
+
+@router.post(
+    "/recipients",
+    response_model=RecipientOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Register (or update, re-enable, rotate the secret of) an institution's endpoint",
+)
+async def register(body: RecipientIn, _: AdminPrincipal, request: Request) -> RecipientOut:
+    config = settings(request)
+    try:
+        decode_secret(body.secret)
+    except BadSecret as exc:
+        raise ProblemError(
+            422,
+            "invalid_webhook_secret",
+            "Invalid secret",
+            f"The secret {exc}.",
+            field="secret",
+            hint="Generate 32 random bytes and send `whsec_` + their base64.",
+        ) from exc
+    try:
+        await check_webhook_url(
+            body.webhook_url,
+            allow_private=config.platform.webhook_allow_private,
+            resolve=resolve_host,
+        )
+    except UnsafeUrl as exc:
+        raise ProblemError(
+            422,
+            "unsafe_webhook_url",
+            "Webhook URL not allowed",
+            str(exc),
+            field="webhook_url",
+            hint="Use https to a public host (YIBAO_WEBHOOK_ALLOW_PRIVATE=1 allows local ones).",
+        ) from exc
+    cipher = state(request, "cipher")
+    async with runtime(request).uow() as uow:
+        created = await store.upsert_recipient(
+            uow.conn,
+            fixmedins_code=body.fixmedins_code,
+            webhook_url=body.webhook_url,
+            secret_id=new_event_id(),
+            secret_cipher=cipher.encrypt(body.secret),
+            overlap_s=config.secret_overlap_s,
+        )
+        await uow.commit()
+    return await _out(request, body.fixmedins_code, created=created)
+
+
+@router.get("/recipients/{fixmedins_code}", response_model=RecipientOut)
+async def get_recipient(fixmedins_code: str, _: AdminPrincipal, request: Request) -> RecipientOut:
+    """The endpoint's state: enabled, breaker, secrets' validity."""
+    return await _out(request, fixmedins_code, created=False)

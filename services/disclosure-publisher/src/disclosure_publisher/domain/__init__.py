@@ -1,0 +1,1 @@
+"""Pure rules of the publisher: metrics, notices, signing, retry policy, feedback states."""

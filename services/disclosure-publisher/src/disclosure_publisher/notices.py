@@ -1,0 +1,248 @@
+"""Monthly runs: build every institution's notice from the projections, in chunks.
+
+A run is a row (`notice_runs`) claimed under a lease, so it survives a restart (another
+replica, or this one, resumes it) and two replicas never build the same run. Each chunk is
+one transaction holding the (kind, period, version) advisory lock: it skips institutions
+that already have this notice, allocates inbox sequence numbers, stores the notices with
+their inputs, queues their deliveries and opens a feedback item per suspected violation —
+so a notice, its sequence number and its delivery exist together or not at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from yibao.calendar import BUREAU_TZ
+from yibao.db import UnitOfWork
+from yibao.events.envelope import new_event_id
+
+from disclosure_publisher import feedback_store
+from disclosure_publisher import repository as repo
+from disclosure_publisher.domain.drg import CaseCounts, GroupStats, Region, build_region
+from disclosure_publisher.domain.notice import (
+    AlertRow,
+    CreditRow,
+    FeedbackRow,
+    MonthlyInputs,
+    StatusRow,
+    build_monthly,
+    inputs_record,
+)
+from disclosure_publisher.metrics import NOTICES_BUILT
+from disclosure_publisher.settings import PublisherSettings
+
+log = logging.getLogger(__name__)
+CHUNK = 500
+
+
+def period_end(period: str) -> datetime:
+    """The first instant after a `YYYY-MM` period, on the bureau's clock."""
+    year, month = (int(p) for p in period.split("-"))
+    year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return datetime(year, month, 1, tzinfo=BUREAU_TZ)
+
+
+def _group(row: Any) -> GroupStats:
+    return GroupStats(
+        drg_code=row["drg_code"],
+        cases=row["cases"],
+        total_cost=row["total_cost"],
+        total_los=row["total_los"],
+        deaths=row["deaths"],
+        fund_paid=row["fund_paid"],
+    )
+
+
+class RunBuilder:
+    """Builds queued runs until stopped (one per replica; runs are claimed, not shared)."""
+
+    def __init__(
+        self,
+        *,
+        uow_factory: Callable[[], UnitOfWork],
+        settings: PublisherSettings,
+        on_delivery_queued: Callable[[], None],
+        lease_s: float = 120.0,
+        poll_interval_s: float = 2.0,
+        today: Callable[[], date] = lambda: datetime.now(BUREAU_TZ).date(),
+    ) -> None:
+        self._uow = uow_factory
+        self._settings = settings
+        self._on_queued = on_delivery_queued
+        self._lease_s = lease_s
+        self._poll_interval_s = poll_interval_s
+        self._today = today
+        self.wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.wake.set()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                busy = await self.run_once()
+            except Exception as exc:  # keep building after a database hiccup
+                log.warning("notice run failed; will resume", extra={"error": repr(exc)})
+                busy = False
+                await asyncio.sleep(1.0)
+            if not busy:
+                self.wake.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), self._poll_interval_s)
+
+    async def run_once(self) -> bool:
+        """Claim and complete one run; False when none was waiting."""
+        async with self._uow() as uow:
+            run = await repo.claim_run(uow.conn, lease_s=self._lease_s)
+            await uow.commit()
+        if run is None:
+            return False
+        period, version, run_id = run["period"], run["version"], run["run_id"]
+        async with self._uow() as uow:
+            region_rows = await repo.region_drg(uow.conn, period)
+        region = build_region((_group(r), self._adjustment(r["level"])) for r in region_rows)
+        after = ""
+        while not self._stopping.is_set():
+            async with self._uow() as uow:
+                page = await repo.recipients_page(uow.conn, after=after, limit=CHUNK)
+                if not page:
+                    await repo.finish_run(uow.conn, run_id)
+                    await uow.commit()
+                    log.info("notice run done", extra={"run_id": run_id, "period": period})
+                    return True
+                built = await self._build_chunk(uow, page, run_id, period, version, region)
+                await repo.extend_run(uow.conn, run_id, lease_s=self._lease_s, built=built)
+                await uow.commit()
+            after = page[-1]["fixmedins_code"]
+            if built:
+                self._on_queued()
+        return True
+
+    def _adjustment(self, level: str | None) -> float:
+        return self._settings.drg_adjustment.get(level or "", 1.0)
+
+    async def _build_chunk(
+        self,
+        uow: UnitOfWork,
+        page: list[Any],
+        run_id: str,
+        period: str,
+        version: int,
+        region: Region,
+    ) -> int:
+        await repo.lock_run_scope(uow.conn, "monthly", period, version)
+        codes = [r["fixmedins_code"] for r in page]
+        done = await repo.existing_notices(uow.conn, codes, "monthly", period, version)
+        todo = [r for r in page if r["fixmedins_code"] not in done]
+        if not todo:
+            return 0
+        rows = await repo.chunk_inputs(
+            uow.conn, [r["fixmedins_code"] for r in todo], period, period_end(period)
+        )
+        by_code: dict[str, dict[str, list[Any]]] = {}
+        for name, records in rows.items():
+            for record in records:
+                by_code.setdefault(record["fixmedins_code"], {}).setdefault(name, []).append(record)
+        seqs = await repo.next_seqs(uow.conn, [r["fixmedins_code"] for r in todo])
+        today = self._today()
+        notices: list[dict[str, Any]] = []
+        items: list[dict[str, Any]] = []
+        for institution in todo:
+            code = institution["fixmedins_code"]
+            inputs = self._inputs(institution, period, by_code.get(code, {}), today)
+            notice_id = new_event_id()
+            body = build_monthly(
+                inputs, region, notice_id=notice_id, seq=seqs[code], version=version
+            )
+            notices.append(
+                {
+                    "notice_id": notice_id,
+                    "fixmedins_code": code,
+                    "kind": "monthly",
+                    "period": period,
+                    "version": version,
+                    "seq": seqs[code],
+                    "run_id": run_id,
+                    "body": body,
+                    "inputs": inputs_record(inputs, region),
+                }
+            )
+            items.extend(
+                {
+                    "item_id": new_event_id(),
+                    "notice_id": notice_id,
+                    "fixmedins_code": code,
+                    "period": period,
+                    "line_ref": v["line"],
+                    "classification": f"suspected_violation:{v['rule']}",
+                    "due_date": date.fromisoformat(v["respond_by"]),
+                }
+                for v in body["violations"]
+            )
+        await repo.insert_notices(uow.conn, notices)
+        await feedback_store.open_items(
+            uow.conn, items, owner=self._settings.feedback_owner, at=datetime.now(UTC)
+        )
+        NOTICES_BUILT.labels("monthly").inc(len(notices))
+        return len(notices)
+
+    def _inputs(
+        self, institution: Any, period: str, rows: dict[str, list[Any]], today: date
+    ) -> MonthlyInputs:
+        counts = rows.get("drg_counts", [])
+        credit = rows.get("credit", [])
+        budget = self._settings.drg_budget.get(period)
+        return MonthlyInputs(
+            fixmedins_code=institution["fixmedins_code"],
+            name=institution["name"],
+            level=institution["level"],
+            period=period,
+            settlements=[
+                StatusRow(r["status"], r["settlements"], r["amount"])
+                for r in rows.get("settlements", [])
+            ],
+            drg_groups=[_group(r) for r in rows.get("drg_groups", [])],
+            drg_counts=CaseCounts(
+                counts[0]["all_cases"], counts[0]["grouped"], counts[0]["excluded"]
+            )
+            if counts
+            else CaseCounts(0, 0, 0),
+            alerts=[
+                AlertRow(
+                    alert_id=r["alert_id"],
+                    rule=r["rule"],
+                    severity=r["severity"],
+                    settlement_id=r["settlement_id"],
+                    drug_trac_codg=r["drug_trac_codg"],
+                    confirmed=r["confirmed"],
+                    evidence=r["evidence"],
+                    occurred_at=r["occurred_at"],
+                )
+                for r in rows.get("alerts", [])
+            ],
+            credit=CreditRow(
+                grade=credit[0]["grade"],
+                score=credit[0]["score"],
+                lists=list(credit[0]["lists"]),
+                tier=credit[0]["tier"],
+                changed_at=credit[0]["changed_at"],
+            )
+            if credit
+            else None,
+            open_feedback=[
+                FeedbackRow(r["item_id"], r["status"], r["due_date"], r["line_ref"], r["period"])
+                for r in rows.get("feedback", [])
+            ],
+            adjustment=self._adjustment(institution["level"]),
+            budget=Decimal(budget) if budget is not None else None,
+            response_days=self._settings.feedback_response_days,
+            issued_on=today,
+        )
