@@ -118,7 +118,8 @@ async def claim_due(conn: DbConnection, *, limit: int, lease_s: float) -> list[C
                   WHERE s.fixmedins_code = c.fixmedins_code
                     AND (s.expires_at IS NULL OR s.expires_at > now())
                   ORDER BY s.created_at DESC) AS secrets
-        FROM claimed c JOIN notices n USING (notice_id) JOIN recipients r USING (fixmedins_code)
+        FROM claimed c JOIN notices n ON n.notice_id = c.notice_id
+        JOIN recipients r ON r.fixmedins_code = c.fixmedins_code
         """,
         limit,
         lease_s,
