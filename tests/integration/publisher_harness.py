@@ -28,6 +28,7 @@ from tests.conftest import Infra
 from tests.integration.app_server import serve_app
 
 ADMIN = "test-admin-token"
+JWT_SECRET = "test-jwt-secret-for-publisher-tests-0123456789"
 FAST = {
     "delivery_backoff_base_s": 0.05,
     "delivery_backoff_max_s": 0.3,
@@ -50,7 +51,11 @@ def settings_for(infra: Infra, dsn: str, suffix: str, **overrides: Any) -> Publi
         kafka_idempotent_producer=infra.idempotent_producer,
         kafka_fetch_max_wait_ms=10,
         kafka_fetch_min_bytes=1,
-        platform=PlatformSettings(admin_token=SecretStr(ADMIN), webhook_allow_private=True),
+        platform=PlatformSettings(
+            admin_token=SecretStr(ADMIN),
+            jwt_secret=SecretStr(JWT_SECRET),
+            webhook_allow_private=True,
+        ),
         **{**FAST, **overrides},
     )
 
