@@ -43,6 +43,19 @@ async def month_stats(pool: Pool, fixmedins_code: str, period: str) -> list[asyn
     )
 
 
+async def month_counts(pool: Pool, fixmedins_code: str, period: str) -> tuple[int, int]:
+    """DRG cases and alerts of one institution's month."""
+    row = await pool.fetchrow(
+        "SELECT (SELECT coalesce(sum(all_cases), 0) FROM drg_case_counts "
+        "WHERE fixmedins_code = $1 AND period = $2) AS drg_cases, "
+        "(SELECT count(*) FROM alerts WHERE fixmedins_code = $1 AND period = $2) AS alerts",
+        fixmedins_code,
+        period,
+    )
+    assert row is not None
+    return int(row["drg_cases"]), int(row["alerts"])
+
+
 async def add_drg_case(conn: DbConnection, event: DrgSettled, period: str) -> None:
     """Count one DRG case: always in the case counts; in its group when grouped and kept."""
     in_group = event.grouped and not event.excluded and event.drg_code is not None

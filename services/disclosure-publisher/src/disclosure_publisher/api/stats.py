@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from yibao.auth import AnyPrincipal, require_same_institution
 
 from disclosure_publisher import repository as repo
@@ -24,6 +24,8 @@ class MonthStats(BaseModel):
     fixmedins_code: str
     period: str
     by_status: list[StatusCount]
+    drg_cases: int = Field(description="inpatient DRG/DIP cases settled in the period")
+    alerts: int = Field(description="suspected violations raised in the period")
 
 
 @router.get("/institutions/{fixmedins_code}/stats", response_model=MonthStats)
@@ -35,9 +37,13 @@ async def institution_stats(
 ) -> MonthStats:
     """Institutions see only their own figures."""
     require_same_institution(principal, fixmedins_code)
-    rows = await repo.month_stats(request.app.state.runtime.pool, fixmedins_code, period)
+    pool = request.app.state.runtime.pool
+    rows = await repo.month_stats(pool, fixmedins_code, period)
+    drg_cases, alerts = await repo.month_counts(pool, fixmedins_code, period)
     return MonthStats(
         fixmedins_code=fixmedins_code,
         period=period,
         by_status=[StatusCount(**dict(r)) for r in rows],
+        drg_cases=drg_cases,
+        alerts=alerts,
     )
