@@ -16,6 +16,7 @@ from disclosure_publisher.domain.notice import (
     StatusRow,
     build_monthly,
     inputs_record,
+    region_record,
 )
 from disclosure_publisher.domain.render import render_notice
 
@@ -96,9 +97,14 @@ def test_the_same_inputs_rebuild_the_same_notice_and_digest() -> None:
         replace(INPUTS), build_region([(GROUP, 1.0)]), notice_id="n1", seq=1, version=1
     )
     assert first == again
-    assert inputs_record(INPUTS, REGION) == inputs_record(replace(INPUTS), REGION)
+    assert inputs_record(INPUTS, region_record(REGION)) == inputs_record(
+        replace(INPUTS), region_record(REGION)
+    )
     changed = replace(INPUTS, settlements=[StatusRow("approved", 4, Decimal("50"))])
-    assert inputs_record(changed, REGION)["digest"] != inputs_record(INPUTS, REGION)["digest"]
+    assert (
+        inputs_record(changed, region_record(REGION))["digest"]
+        != inputs_record(INPUTS, region_record(REGION))["digest"]
+    )
 
 
 def test_the_page_escapes_evidence_and_draws_the_trend() -> None:

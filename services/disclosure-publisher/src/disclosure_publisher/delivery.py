@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import cast
 
+import asyncpg
 import httpx
 from yibao.db import UnitOfWork
 from yibao.events import NoticeDelivered, NoticeFailed
@@ -219,8 +220,16 @@ class DeliveryWorker:
                 )
             elif result.state == "failed":
                 self._emit_failed(uow, claim, result.status_code, result.outcome, now)
+        endpoints = await store.lock_recipients(uow.conn, sorted(by_endpoint))
+        changes: list[store.Health] = []
         for code, results in sorted(by_endpoint.items()):
-            await self._update_endpoint(uow, code, results, now)
+            endpoint = endpoints.get(code)
+            if endpoint is None or not endpoint["enabled"]:
+                continue
+            change = await self._endpoint_after(uow, endpoint, [r.outcome for _, r in results], now)
+            if change is not None:
+                changes.append(change)
+        await store.set_health(uow.conn, changes)
 
     def _emit_failed(
         self,
@@ -244,20 +253,14 @@ class DeliveryWorker:
             )
         )
 
-    async def _update_endpoint(
-        self,
-        uow: UnitOfWork,
-        code: str,
-        results: list[tuple[store.Claimed, store.Result]],
-        now: datetime,
-    ) -> None:
-        endpoint = await store.lock_recipient(uow.conn, code)
-        if endpoint is None or not endpoint["enabled"]:
-            return
-        outcomes = [r.outcome for _, r in results]
+    async def _endpoint_after(
+        self, uow: UnitOfWork, endpoint: asyncpg.Record, outcomes: list[str], now: datetime
+    ) -> store.Health | None:
+        """Fold a batch's outcomes into the breaker; None when nothing changes."""
+        code = endpoint["fixmedins_code"]
         if Outcome.GONE in outcomes:
             await self._disable(uow, code, "endpoint_gone", now)
-            return
+            return None
         health = after_results(
             consecutive_failures=endpoint["consecutive_failures"],
             failing_since=endpoint["failing_since"],
@@ -268,14 +271,16 @@ class DeliveryWorker:
         )
         if health.disable:
             await self._disable(uow, code, "persistent_failure", now)
-            return
-        await store.set_health(
-            uow.conn,
-            code,
-            consecutive_failures=health.consecutive_failures,
-            failing_since=health.failing_since,
-            circuit_open_until=health.circuit_open_until,
+            return None
+        change = store.Health(
+            code, health.consecutive_failures, health.failing_since, health.circuit_open_until
         )
+        unchanged = (
+            endpoint["consecutive_failures"],
+            endpoint["failing_since"],
+            endpoint["circuit_open_until"],
+        ) == (change.consecutive_failures, change.failing_since, change.circuit_open_until)
+        return None if unchanged else change
 
     async def _disable(self, uow: UnitOfWork, code: str, reason: str, now: datetime) -> None:
         """Stop pushing to an endpoint; the bureau learns of each notice through the event."""

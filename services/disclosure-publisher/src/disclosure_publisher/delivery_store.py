@@ -191,28 +191,42 @@ async def record_results(conn: DbConnection, results: Sequence[Result], *, worke
     )
 
 
-async def lock_recipient(conn: DbConnection, fixmedins_code: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
-        "SELECT * FROM recipients WHERE fixmedins_code = $1 FOR UPDATE", fixmedins_code
+async def lock_recipients(conn: DbConnection, codes: Sequence[str]) -> dict[str, asyncpg.Record]:
+    """Lock the endpoints of a batch, in code order (two workers never deadlock on them)."""
+    rows = await conn.fetch(
+        "SELECT * FROM recipients WHERE fixmedins_code = ANY($1) "
+        "ORDER BY fixmedins_code FOR UPDATE",
+        list(codes),
     )
-    return row
+    return {r["fixmedins_code"]: r for r in rows}
 
 
-async def set_health(
-    conn: DbConnection,
-    fixmedins_code: str,
-    *,
-    consecutive_failures: int,
-    failing_since: datetime | None,
-    circuit_open_until: datetime | None,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class Health:
+    """An endpoint's new breaker state."""
+
+    fixmedins_code: str
+    consecutive_failures: int
+    failing_since: datetime | None
+    circuit_open_until: datetime | None
+
+
+async def set_health(conn: DbConnection, changes: Sequence[Health]) -> None:
+    """Write the breaker state of the endpoints whose state changed, in one statement."""
+    if not changes:
+        return
     await conn.execute(
-        "UPDATE recipients SET consecutive_failures = $2, failing_since = $3, "
-        "circuit_open_until = $4, updated_at = now() WHERE fixmedins_code = $1",
-        fixmedins_code,
-        consecutive_failures,
-        failing_since,
-        circuit_open_until,
+        """
+        UPDATE recipients r SET consecutive_failures = x.failures, failing_since = x.since,
+            circuit_open_until = x.open_until, updated_at = now()
+        FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::timestamptz[])
+            AS x(code, failures, since, open_until)
+        WHERE r.fixmedins_code = x.code
+        """,
+        [h.fixmedins_code for h in changes],
+        [h.consecutive_failures for h in changes],
+        [h.failing_since for h in changes],
+        [h.circuit_open_until for h in changes],
     )
 
 

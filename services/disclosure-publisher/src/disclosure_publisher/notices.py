@@ -33,6 +33,7 @@ from disclosure_publisher.domain.notice import (
     StatusRow,
     build_monthly,
     inputs_record,
+    region_record,
 )
 from disclosure_publisher.metrics import NOTICES_BUILT
 from disclosure_publisher.settings import PublisherSettings
@@ -153,6 +154,7 @@ class RunBuilder:
                 by_code.setdefault(record["fixmedins_code"], {}).setdefault(name, []).append(record)
         seqs = await repo.next_seqs(uow.conn, [r["fixmedins_code"] for r in todo])
         today = self._today()
+        region_info = region_record(region)
         notices: list[dict[str, Any]] = []
         items: list[dict[str, Any]] = []
         for institution in todo:
@@ -172,7 +174,7 @@ class RunBuilder:
                     "seq": seqs[code],
                     "run_id": run_id,
                     "body": body,
-                    "inputs": inputs_record(inputs, region),
+                    "inputs": inputs_record(inputs, region_info),
                 }
             )
             items.extend(

@@ -7,6 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
 from yibao.auth import AdminPrincipal
+from yibao.db import DbConnection
 from yibao.events.envelope import new_event_id
 from yibao.problems import ProblemError
 from yibao.requests import RequestModel
@@ -51,12 +52,11 @@ class RecipientOut(BaseModel):
     secrets: list[SecretOut] = Field(description="never the secret itself")
 
 
-async def _out(request: Request, code: str, *, created: bool) -> RecipientOut:
-    async with runtime(request).uow() as uow:
-        row = await store.recipient(uow.conn, code)
-        if row is None:
-            raise not_found("recipient", code)
-        secrets = await store.secrets_of(uow.conn, code)
+async def _out(conn: DbConnection, code: str, *, created: bool) -> RecipientOut:
+    row = await store.recipient(conn, code)
+    if row is None:
+        raise not_found("recipient", code)
+    secrets = await store.secrets_of(conn, code)
     return RecipientOut(
         fixmedins_code=code,
         webhook_url=row["webhook_url"],
@@ -113,11 +113,13 @@ async def register(body: RecipientIn, _: AdminPrincipal, request: Request) -> Re
             secret_cipher=cipher.encrypt(body.secret),
             overlap_s=config.secret_overlap_s,
         )
+        out = await _out(uow.conn, body.fixmedins_code, created=created)
         await uow.commit()
-    return await _out(request, body.fixmedins_code, created=created)
+    return out
 
 
 @router.get("/recipients/{fixmedins_code}", response_model=RecipientOut)
 async def get_recipient(fixmedins_code: str, _: AdminPrincipal, request: Request) -> RecipientOut:
     """The endpoint's state: enabled, breaker, secrets' validity."""
-    return await _out(request, fixmedins_code, created=False)
+    async with runtime(request).uow() as uow:
+        return await _out(uow.conn, fixmedins_code, created=False)

@@ -104,12 +104,19 @@ def region_digest(region: Region) -> str:
     ]
 
 
-def inputs_record(inputs: MonthlyInputs, region: Region) -> dict[str, Any]:
-    """The reproducibility record stored beside the body."""
+def region_record(region: Region) -> dict[str, Any]:
+    """What a notice records of the region it was computed against (computed once per run)."""
+    return {
+        "region_digest": region_digest(region),
+        "region_weights": {k: round(v, 6) for k, v in sorted(region.weights.items())},
+    }
+
+
+def inputs_record(inputs: MonthlyInputs, region: dict[str, Any]) -> dict[str, Any]:
+    """The reproducibility record stored beside the body (`region` from `region_record`)."""
     record = _jsonable(asdict(inputs))
     record["generator"] = GENERATOR
-    record["region_digest"] = region_digest(region)
-    record["region_weights"] = {k: round(v, 6) for k, v in sorted(region.weights.items())}
+    record.update(region)
     return {**record, "digest": _digest(record)}
 
 
