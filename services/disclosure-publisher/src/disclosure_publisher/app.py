@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 
 import httpx
 from fastapi import FastAPI
@@ -16,17 +17,24 @@ from disclosure_publisher.handlers import HANDLERS
 from disclosure_publisher.notices import RunBuilder
 from disclosure_publisher.settings import PublisherSettings
 
+CONNECTIONS_PER_CLIENT = 10
+"""Small pools: see `DeliveryWorker` on why concurrency comes from several clients."""
+
 
 def create_app(settings: PublisherSettings | None = None) -> FastAPI:
     """Build the app; the lifespan also runs the run builder, delivery worker and sweeper."""
     config = settings or PublisherSettings()
     cipher = FieldCipher(config.platform.pii_key.get_secret_value())
     tasks: list[asyncio.Task[None]] = []
-    http = httpx.AsyncClient(
-        timeout=config.delivery_timeout_s,
-        follow_redirects=False,
-        limits=httpx.Limits(max_connections=config.delivery_concurrency),
-    )
+    shards = max(1, math.ceil(config.delivery_concurrency / CONNECTIONS_PER_CLIENT))
+    http = [
+        httpx.AsyncClient(
+            timeout=config.delivery_timeout_s,
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=CONNECTIONS_PER_CLIENT),
+        )
+        for _ in range(shards)
+    ]
 
     async def on_start(runtime: Runtime) -> None:
         worker = DeliveryWorker(
@@ -58,7 +66,7 @@ def create_app(settings: PublisherSettings | None = None) -> FastAPI:
         for part in app.state.workers:
             part.stop()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await http.aclose()
+        await asyncio.gather(*(client.aclose() for client in http))
 
     app = create_service_app(
         config,
