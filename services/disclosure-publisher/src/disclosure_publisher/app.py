@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from yibao.pii import FieldCipher
 from yibao.service import Runtime, create_service_app
 
-from disclosure_publisher.api import feedback, inbox, notices, recipients, stats
+from disclosure_publisher.api import feedback, inbox, notices, recipients, reports, stats
 from disclosure_publisher.delivery import DeliveryWorker
 from disclosure_publisher.feedback import OverdueSweeper
 from disclosure_publisher.handlers import HANDLERS
@@ -73,7 +73,14 @@ def create_app(settings: PublisherSettings | None = None) -> FastAPI:
         title="Yibao disclosure-publisher",
         description="亮家底: monthly notices per institution, point-to-point delivery "
         "(Standard Webhooks), the pull inbox and the feedback ledger.",
-        routers=[stats.router, recipients.router, notices.router, inbox.router, feedback.router],
+        routers=[
+            stats.router,
+            recipients.router,
+            notices.router,
+            inbox.router,
+            feedback.router,
+            reports.router,
+        ],
         handlers=HANDLERS,
         on_start=on_start,
         on_stop=on_stop,

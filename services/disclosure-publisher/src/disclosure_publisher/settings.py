@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 from yibao.settings import ServiceSettings
 
+from disclosure_publisher.domain.reports import Thresholds
 from disclosure_publisher.domain.retry import BreakerPolicy, RetryPolicy
 
 
@@ -50,6 +51,18 @@ class PublisherSettings(ServiceSettings):
     """Point-value settlement: case points = base points × this, by institution level."""
     drg_budget: dict[str, Decimal] = Field(default_factory=dict)
     """DRG budget per period (`{"2026-10": "1000000"}`); without one the region's fund paid."""
+
+    quarterly_thresholds: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {"fund_growth": {"yellow": 0.10, "red": 0.20, "hysteresis": 0.02}}
+    )
+    """R/Y/G warnings (policy parameters, DOMAIN §3.1: spending growth > 20 % over baseline is
+    red, a yellow band below it); hysteresis is how far below a band a value must fall to
+    leave it."""
+    quarterly_peer_z: float = 2.0
+    """An institution is abnormal against its peers (same level) beyond this z-score."""
+
+    def thresholds(self) -> dict[str, Thresholds]:
+        return {name: Thresholds(**band) for name, band in self.quarterly_thresholds.items()}
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(
