@@ -71,19 +71,24 @@ class Publisher:
     admin: ClassVar[dict[str, str]] = {"Authorization": f"Bearer {ADMIN}"}
 
     async def institution(
-        self, code: str | None = None, level: str = "secondary"
+        self,
+        code: str | None = None,
+        level: str = "secondary",
+        *,
+        kind: str = "hospital",
+        admdvs: str = "150302",
     ) -> tuple[str, dict[str, str]]:
         """Register an institution in the publisher's projection (as the event would)."""
-        code = code or "H" + uuid.uuid4().hex[:11].upper()
+        code = code or kind[0].upper() + uuid.uuid4().hex[:11].upper()
         key = generate_api_key()
         await upsert_institution(
             self.db,
             InstitutionRegistered(
                 fixmedins_code=code,
-                name=f"医院 {code}",
-                kind="hospital",
+                name=f"机构 {code}",
+                kind=kind,  # type: ignore[arg-type]
                 level=level,  # type: ignore[arg-type]
-                admdvs="150302",
+                admdvs=admdvs,
                 api_key_hash=hash_api_key(key),
                 registered_at=datetime.now(UTC),
             ),

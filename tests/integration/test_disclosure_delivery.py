@@ -172,6 +172,28 @@ async def test_410_stops_disables_the_endpoint_and_the_inbox_still_has_it(
     [event] = await publisher.events(topics.NOTICE_FAILED, 1)
     assert (event["fixmedins_code"], event["reason"]) == (code, "endpoint_gone")
 
+    # The institution fixes its endpoint; the bureau re-registers it and replays the range.
+    receiver.behaviour = lambda _p, _id, _n: (200, {})
+    assert (await publisher.recipient(code, receiver.url + path, receiver.secrets[path][0])).json()[
+        "enabled"
+    ]
+    replayed = await publisher.http.post(
+        "/v1/admin/deliveries/replay",
+        headers=publisher.admin,
+        json={
+            "since": "2020-01-01T00:00:00Z",
+            "until": "2100-01-01T00:00:00Z",
+            "fixmedins_code": code,
+        },
+    )
+    assert replayed.json() == {"queued": 1}  # the failed one; version 2 was held, not failed
+    await eventually(lambda: _delivered(publisher, 2))
+    ids = [
+        i["notice_id"] for i in (await publisher.http.get("/v1/inbox", headers=key)).json()["items"]
+    ]
+    assert event["notice_id"] in ids
+    assert {i: receiver.accepted[i] for i in ids} == dict.fromkeys(ids, 1)
+
 
 async def test_429_retry_after_is_honoured(publisher: Publisher, receiver: Receiver) -> None:
     _, _, path = await _endpoint(publisher, receiver)

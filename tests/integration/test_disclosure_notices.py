@@ -19,6 +19,7 @@ from yibao.auth import issue_bureau_jwt
 from yibao.events import (
     CreditGradeChanged,
     DrgSettled,
+    EnrollmentStatusChanged,
     Envelope,
     Payload,
     SettlementDecided,
@@ -320,3 +321,53 @@ async def test_feedback_loop_overdue_escalation_and_audited_bureau_reads(
         "SELECT subject, action, fixmedins_code FROM bureau_access_log"
     )
     assert ("admin", "list_feedback", code) in [tuple(r) for r in audit]
+
+
+async def test_a_grassroots_unit_gets_its_uninsured_list_and_a_hospital_does_not(
+    publisher: Publisher,
+) -> None:
+    village, key = await publisher.institution(
+        level="village", kind="grassroots", admdvs="150302001"
+    )
+    hospital, hospital_key = await publisher.institution()
+
+    def status(
+        person: str,
+        value: EnrollmentStatus,
+        admdvs: str,
+        at: datetime,
+        reason: NonEnrollmentReason | None = None,
+    ) -> EnrollmentStatusChanged:
+        return EnrollmentStatusChanged(
+            person_id=person,
+            status=value,
+            reason=reason,
+            hukou_admdvs=admdvs,
+            target_groups=["students"] if reason == "personal" else [],
+            changed_at=at,
+        )
+
+    early, late = datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 10, 9, tzinfo=UTC)
+    await publish(
+        publisher,
+        status("p-1", "uninsured", "150302001002", early, "personal"),
+        status("p-2", "uninsured", "150302001003", early, "enlisted"),
+        status("p-2", "insured_local", "150302001003", late),  # later: no longer on the list
+        status("p-3", "uninsured", "150302009001", early, "emigrated"),
+        status("p-4", "uninsured", "150302001004", late, "deceased"),
+        status("p-4", "insured_local", "150302001004", early),  # older: ignored
+    )
+    await _count(publisher, "SELECT count(*) FROM enrollment_status", 4)
+    await _count(
+        publisher, "SELECT count(*) FROM enrollment_status WHERE status = 'insured_local'", 1
+    )
+    await publisher.monthly("2026-10")
+    [item] = (await _inbox(publisher, key))["items"]
+    uninsured = item["notice"]["uninsured"]
+    assert uninsured["count"] == 2
+    assert [p["person_id"] for p in uninsured["persons"]] == ["p-1", "p-4"]
+    assert uninsured["by_reason"] == {"deceased": 1, "personal": 1}
+    assert uninsured["persons"][0]["target_groups"] == ["students"]
+    [other] = (await _inbox(publisher, hospital_key))["items"]
+    assert "uninsured" not in other["notice"]
+    assert hospital != village

@@ -270,6 +270,32 @@ async def replay(conn: DbConnection, notice_id: str) -> asyncpg.Record | None:
     return row
 
 
+async def replay_range(
+    conn: DbConnection,
+    *,
+    since: datetime,
+    until: datetime,
+    fixmedins_code: str | None,
+    include_delivered: bool,
+) -> int:
+    """Queue again the notices issued in a time range (failed ones, or all of them)."""
+    states = ["failed", "delivered"] if include_delivered else ["failed"]
+    result: str = await conn.execute(
+        """
+        UPDATE deliveries d SET state = 'pending', next_attempt_at = now(),
+            first_attempt_at = NULL, last_error = NULL, updated_at = now()
+        FROM notices n
+        WHERE n.notice_id = d.notice_id AND n.created_at >= $1 AND n.created_at < $2
+          AND ($3::text IS NULL OR d.fixmedins_code = $3) AND d.state = ANY($4)
+        """,
+        since,
+        until,
+        fixmedins_code,
+        states,
+    )
+    return int(result.split()[-1])
+
+
 async def attempts_of(conn: DbConnection, notice_id: str) -> list[asyncpg.Record]:
     return list(
         await conn.fetch(

@@ -8,6 +8,7 @@ from yibao.db import UnitOfWork
 from yibao.events import (
     CreditGradeChanged,
     DrgSettled,
+    EnrollmentStatusChanged,
     Envelope,
     SettlementDecided,
     TracecodeAlerted,
@@ -52,9 +53,17 @@ async def handle_credit_grade_changed(envelope: Envelope, uow: UnitOfWork) -> No
         await repo.add_credit(uow.conn, event)
 
 
+async def handle_enrollment_status_changed(envelope: Envelope, uow: UnitOfWork) -> None:
+    """Who is uninsured where: the list a grassroots unit's notice carries."""
+    event = envelope.data
+    assert isinstance(event, EnrollmentStatusChanged)
+    await repo.set_enrollment(uow.conn, event)
+
+
 HANDLERS: dict[str, Handler] = {
     topics.SETTLEMENT_DECIDED: handle_settlement_decided,
     topics.DRG_SETTLED: handle_drg_settled,
     topics.TRACECODE_ALERTED: handle_tracecode_alerted,
     topics.CREDIT_GRADE_CHANGED: handle_credit_grade_changed,
+    topics.ENROLLMENT_STATUS_CHANGED: handle_enrollment_status_changed,
 }

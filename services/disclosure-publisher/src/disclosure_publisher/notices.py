@@ -31,6 +31,7 @@ from disclosure_publisher.domain.notice import (
     FeedbackRow,
     MonthlyInputs,
     StatusRow,
+    UninsuredRow,
     build_monthly,
     inputs_record,
     region_record,
@@ -243,6 +244,12 @@ class RunBuilder:
                 FeedbackRow(r["item_id"], r["status"], r["due_date"], r["line_ref"], r["period"])
                 for r in rows.get("feedback", [])
             ],
+            uninsured=[
+                UninsuredRow(r["person_id"], r["reason"], list(r["target_groups"]), r["changed_at"])
+                for r in rows.get("uninsured", [])
+            ]
+            if institution["kind"] == "grassroots"
+            else None,
             adjustment=self._adjustment(institution["level"]),
             budget=Decimal(budget) if budget is not None else None,
             response_days=self._settings.feedback_response_days,

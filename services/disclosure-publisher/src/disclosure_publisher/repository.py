@@ -9,7 +9,12 @@ from typing import Any
 
 import asyncpg
 from yibao.db import DbConnection, Pool
-from yibao.events import CreditGradeChanged, DrgSettled, TracecodeAlerted
+from yibao.events import (
+    CreditGradeChanged,
+    DrgSettled,
+    EnrollmentStatusChanged,
+    TracecodeAlerted,
+)
 
 
 async def count_settlement(
@@ -135,6 +140,27 @@ async def add_credit(conn: DbConnection, event: CreditGradeChanged) -> None:
     )
 
 
+async def set_enrollment(conn: DbConnection, event: EnrollmentStatusChanged) -> None:
+    """A person's latest enrollment status (an older event never overwrites a newer one)."""
+    await conn.execute(
+        """
+        INSERT INTO enrollment_status
+            (person_id, status, reason, hukou_admdvs, target_groups, changed_at)
+        VALUES ($1, $2, $3, $4, $5, $6)
+        ON CONFLICT (person_id) DO UPDATE SET status = EXCLUDED.status,
+            reason = EXCLUDED.reason, hukou_admdvs = EXCLUDED.hukou_admdvs,
+            target_groups = EXCLUDED.target_groups, changed_at = EXCLUDED.changed_at
+        WHERE enrollment_status.changed_at <= EXCLUDED.changed_at
+        """,
+        event.person_id,
+        event.status,
+        event.reason,
+        event.hukou_admdvs,
+        list(event.target_groups),
+        event.changed_at,
+    )
+
+
 # --- runs --------------------------------------------------------------------------------
 
 
@@ -216,7 +242,7 @@ async def recipients_page(conn: DbConnection, *, after: str, limit: int) -> list
             WITH codes AS (
                 SELECT fixmedins_code FROM recipients
                 UNION SELECT fixmedins_code FROM institution_credentials WHERE active)
-            SELECT c.fixmedins_code, i.name, i.level
+            SELECT c.fixmedins_code, i.name, i.level, i.kind, i.admdvs
             FROM codes c LEFT JOIN institution_credentials i USING (fixmedins_code)
             WHERE c.fixmedins_code > $1 ORDER BY c.fixmedins_code LIMIT $2
             """,
@@ -255,6 +281,16 @@ async def chunk_inputs(
         "AND period < $2",
     }
     out = {name: list(await conn.fetch(sql, codes, period)) for name, sql in queries.items()}
+    out["uninsured"] = list(
+        await conn.fetch(
+            "SELECT i.fixmedins_code, e.person_id, e.reason, e.target_groups, e.changed_at "
+            "FROM institution_credentials i JOIN enrollment_status e "
+            "ON e.status = 'uninsured' AND e.hukou_admdvs LIKE i.admdvs || '%' "
+            "WHERE i.fixmedins_code = ANY($1) AND i.kind = 'grassroots' "
+            "ORDER BY e.person_id",
+            codes,
+        )
+    )
     out["credit"] = list(
         await conn.fetch(
             "SELECT DISTINCT ON (subject_id) subject_id AS fixmedins_code, grade, score, lists, "

@@ -138,6 +138,38 @@ async def replay(notice_id: str, _: AdminPrincipal, request: Request) -> ReplayO
     return ReplayOut(**dict(row))
 
 
+class ReplayRangeIn(RequestModel):
+    since: datetime = Field(description="notices issued at or after this instant")
+    until: datetime = Field(description="… and before this one")
+    fixmedins_code: str | None = Field(default=None, max_length=32)
+    include_delivered: bool = Field(
+        default=False, description="also resend notices already delivered (same webhook-id)"
+    )
+
+
+class ReplayRangeOut(BaseModel):
+    queued: int
+
+
+@router.post(
+    "/admin/deliveries/replay",
+    response_model=ReplayRangeOut,
+    summary="Send again the notices issued in a time range (e.g. after a receiver's outage)",
+)
+async def replay_range(body: ReplayRangeIn, _: AdminPrincipal, request: Request) -> ReplayRangeOut:
+    async with runtime(request).uow() as uow:
+        queued = await store.replay_range(
+            uow.conn,
+            since=body.since,
+            until=body.until,
+            fixmedins_code=body.fixmedins_code,
+            include_delivered=body.include_delivered,
+        )
+        await uow.commit()
+    state(request, "delivery").wake.set()
+    return ReplayRangeOut(queued=queued)
+
+
 class AttemptOut(BaseModel):
     attempt: int
     worker: str

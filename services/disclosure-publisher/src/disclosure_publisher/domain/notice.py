@@ -67,6 +67,16 @@ class FeedbackRow:
 
 
 @dataclass(frozen=True, slots=True)
+class UninsuredRow:
+    """A person (pseudonymous id only) registered in a grassroots unit's area, uninsured."""
+
+    person_id: str
+    reason: str | None
+    target_groups: list[str]
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class MonthlyInputs:
     """Everything one institution's monthly notice is computed from."""
 
@@ -84,6 +94,8 @@ class MonthlyInputs:
     budget: Decimal | None = None
     response_days: int = 30
     issued_on: date = field(default_factory=date.today)
+    uninsured: list[UninsuredRow] | None = None
+    """Only for grassroots units (villages, communities): their uninsured list (一人一档)."""
 
 
 def _jsonable(value: Any) -> Any:
@@ -182,5 +194,14 @@ def build_monthly(
         ],
         "generator": GENERATOR,
     }
+    if inputs.uninsured is not None:
+        by_reason: dict[str, int] = {}
+        for person in inputs.uninsured:
+            by_reason[person.reason or "unknown"] = by_reason.get(person.reason or "unknown", 0) + 1
+        body["uninsured"] = {
+            "count": len(inputs.uninsured),
+            "by_reason": dict(sorted(by_reason.items())),
+            "persons": [asdict(p) for p in sorted(inputs.uninsured, key=lambda p: p.person_id)],
+        }
     result: dict[str, Any] = _jsonable(body)
     return result
