@@ -27,6 +27,7 @@ from yibao.events import (
     spec_for,
     topics,
 )
+from yibao.events.population import EnrollmentStatus, NonEnrollmentReason
 from yibao.topology import repo_root
 
 from tests.conftest import Infra, drop_database, service_database
