@@ -22,6 +22,7 @@ from typing import cast
 
 import asyncpg
 import httpx
+from cryptography.exceptions import InvalidTag
 from yibao.db import UnitOfWork
 from yibao.events import NoticeDelivered, NoticeFailed
 from yibao.events.notice import NoticeKind
@@ -181,6 +182,8 @@ class DeliveryWorker:
                 retry_after = response.headers.get("retry-after")
             except UnsafeUrl as exc:
                 error = f"unsafe_url: {exc}"
+            except InvalidTag:
+                error = "secret_unreadable"  # YIBAO_PII_KEY changed: re-register the secret
             except (httpx.HTTPError, OSError, ValueError) as exc:
                 error = type(exc).__name__
             elapsed = time.perf_counter() - t0
