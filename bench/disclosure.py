@@ -202,6 +202,12 @@ async def _seed_drg(dsn: str, codes: list[str]) -> None:
         await conn.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc), to say where the time goes."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def _wait(check: Callable[[], Awaitable[bool]], *, what: str, stall_s: float = 120) -> None:
     deadline = time.monotonic() + stall_s
     while not await check():
@@ -275,6 +281,7 @@ async def _bench(servers: Servers, root: Path, opts: Options) -> int:
             reg_s = await _register(http, service.url, platform.admin_token, codes, receiver, base)
             await _seed_drg(dsn, codes)
             admin = {"Authorization": f"Bearer {platform.admin_token}"}
+            cpu_before = cpu_seconds(service.process.pid), time.process_time()
             receiver.started = started = time.monotonic()
             response = await http.post(
                 f"{service.url}/v1/admin/notices/monthly", headers=admin, json={"period": PERIOD}
@@ -304,6 +311,8 @@ async def _bench(servers: Servers, root: Path, opts: Options) -> int:
 
             await _wait(all_done, what="not every notice delivered")
             done_at = receiver.last_accept
+            cpu_publisher = cpu_seconds(service.process.pid) - cpu_before[0]
+            cpu_bench = time.process_time() - cpu_before[1]
             await asyncio.sleep(3)  # let any late duplicate show itself before counting
         conn = await asyncpg.connect(dsn)
         try:
@@ -361,6 +370,11 @@ async def _bench(servers: Servers, root: Path, opts: Options) -> int:
         f"{opts.fail_seconds:.0f} s: {receiver.refused_503:,} refusals; requests "
         f"{receiver.requests:,}, attempts logged {attempts:,}, bad signatures "
         f"{receiver.bad_signatures}; deliveries by state {dict(states)}"
+    )
+    print(
+        f"CPU from the run's start to the last accept: publisher {cpu_publisher:.1f} s "
+        f"({cpu_publisher / opts.institutions * 1000:.1f} ms per notice), receiver + driver "
+        f"{cpu_bench:.1f} s, over {total_s:.1f} s of wall time on {os.cpu_count()} cores"
     )
     ok = len(receiver.accepted) == opts.institutions and twice == 0 and receiver.bad_signatures == 0
     print(

@@ -46,6 +46,7 @@ def create_app(settings: PublisherSettings | None = None) -> FastAPI:
             allow_private=config.platform.webhook_allow_private,
             batch_size=config.delivery_batch_size,
             concurrency=config.delivery_concurrency,
+            cycles=config.delivery_cycles,
             lease_s=config.delivery_lease_s,
             poll_interval_s=config.delivery_poll_interval_s,
         )

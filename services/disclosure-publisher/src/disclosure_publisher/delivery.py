@@ -94,6 +94,7 @@ class DeliveryWorker:
         allow_private: bool,
         batch_size: int = 200,
         concurrency: int = 100,
+        cycles: int = 2,
         lease_s: float = 60.0,
         poll_interval_s: float = 0.5,
         worker_id: str | None = None,
@@ -112,6 +113,7 @@ class DeliveryWorker:
         self._batch_size = batch_size
         self._limit = asyncio.Semaphore(concurrency)
         self._lease_s = lease_s
+        self._cycles = max(1, cycles)
         self._poll_interval_s = poll_interval_s
         self._clock = clock
         self._rng = rng or random.Random()
@@ -126,6 +128,15 @@ class DeliveryWorker:
         self.wake.set()
 
     async def run(self) -> None:
+        """Run `cycles` claim → send → record loops side by side.
+
+        One loop leaves the database idle while it waits for its slowest POST and the
+        endpoints idle while it records; several loops (each claiming its own batch under
+        SKIP LOCKED) overlap those waits.
+        """
+        await asyncio.gather(*(self._cycle() for _ in range(self._cycles)))
+
+    async def _cycle(self) -> None:
         """Deliver while there is due work; otherwise wait for a wake-up or the poll."""
         while not self._stopping.is_set():
             try:

@@ -22,8 +22,7 @@ from yibao.calendar import BUREAU_TZ
 from yibao.db import UnitOfWork
 from yibao.events.envelope import new_event_id
 
-from disclosure_publisher import feedback_store
-from disclosure_publisher import repository as repo
+from disclosure_publisher import feedback_store, notice_store
 from disclosure_publisher.domain.drg import CaseCounts, GroupStats, Region, build_region
 from disclosure_publisher.domain.notice import (
     AlertRow,
@@ -103,25 +102,25 @@ class RunBuilder:
     async def run_once(self) -> bool:
         """Claim and complete one run; False when none was waiting."""
         async with self._uow() as uow:
-            run = await repo.claim_run(uow.conn, lease_s=self._lease_s)
+            run = await notice_store.claim_run(uow.conn, lease_s=self._lease_s)
             await uow.commit()
         if run is None:
             return False
         period, version, run_id = run["period"], run["version"], run["run_id"]
         async with self._uow() as uow:
-            region_rows = await repo.region_drg(uow.conn, period)
+            region_rows = await notice_store.region_drg(uow.conn, period)
         region = build_region((_group(r), self._adjustment(r["level"])) for r in region_rows)
         after = ""
         while not self._stopping.is_set():
             async with self._uow() as uow:
-                page = await repo.recipients_page(uow.conn, after=after, limit=CHUNK)
+                page = await notice_store.recipients_page(uow.conn, after=after, limit=CHUNK)
                 if not page:
-                    await repo.finish_run(uow.conn, run_id)
+                    await notice_store.finish_run(uow.conn, run_id)
                     await uow.commit()
                     log.info("notice run done", extra={"run_id": run_id, "period": period})
                     return True
                 built = await self._build_chunk(uow, page, run_id, period, version, region)
-                await repo.extend_run(uow.conn, run_id, lease_s=self._lease_s, built=built)
+                await notice_store.extend_run(uow.conn, run_id, lease_s=self._lease_s, built=built)
                 await uow.commit()
             after = page[-1]["fixmedins_code"]
             if built:
@@ -140,20 +139,20 @@ class RunBuilder:
         version: int,
         region: Region,
     ) -> int:
-        await repo.lock_run_scope(uow.conn, "monthly", period, version)
+        await notice_store.lock_run_scope(uow.conn, "monthly", period, version)
         codes = [r["fixmedins_code"] for r in page]
-        done = await repo.existing_notices(uow.conn, codes, "monthly", period, version)
+        done = await notice_store.existing_notices(uow.conn, codes, "monthly", period, version)
         todo = [r for r in page if r["fixmedins_code"] not in done]
         if not todo:
             return 0
-        rows = await repo.chunk_inputs(
+        rows = await notice_store.chunk_inputs(
             uow.conn, [r["fixmedins_code"] for r in todo], period, period_end(period)
         )
         by_code: dict[str, dict[str, list[Any]]] = {}
         for name, records in rows.items():
             for record in records:
                 by_code.setdefault(record["fixmedins_code"], {}).setdefault(name, []).append(record)
-        seqs = await repo.next_seqs(uow.conn, [r["fixmedins_code"] for r in todo])
+        seqs = await notice_store.next_seqs(uow.conn, [r["fixmedins_code"] for r in todo])
         today = self._today()
         region_info = region_record(region)
         notices: list[dict[str, Any]] = []
@@ -190,7 +189,7 @@ class RunBuilder:
                 }
                 for v in body["violations"]
             )
-        await repo.insert_notices(uow.conn, notices)
+        await notice_store.insert_notices(uow.conn, notices)
         await feedback_store.open_items(
             uow.conn, items, owner=self._settings.feedback_owner, at=datetime.now(UTC)
         )

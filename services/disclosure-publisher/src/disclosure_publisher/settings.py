@@ -28,6 +28,8 @@ class PublisherSettings(ServiceSettings):
     """Run the delivery worker in this replica (any number of replicas may)."""
     delivery_batch_size: int = 200
     delivery_concurrency: int = 100
+    delivery_cycles: int = 3
+    """Claim → send → record loops per replica, overlapping database and HTTP waits."""
     delivery_timeout_s: float = 10.0
     delivery_lease_s: float = 60.0
     """A claimed delivery is re-claimable after this long (a crashed worker's work returns)."""

@@ -18,7 +18,7 @@ from yibao.problems import ProblemError
 from yibao.requests import RequestModel
 
 from disclosure_publisher import feedback_store as store
-from disclosure_publisher import repository as repo
+from disclosure_publisher import notice_store
 from disclosure_publisher.api.deps import audit, not_found, runtime, settings
 from disclosure_publisher.domain.feedback import Action, Actor, TransitionError
 from disclosure_publisher.feedback import bureau_today, transition
@@ -89,7 +89,7 @@ async def answer(
         raise forbidden("Only the institution the notice is for may answer it.")
     config = settings(request)
     async with runtime(request).uow() as uow:
-        notice = await repo.get_notice(uow.conn, notice_id)
+        notice = await notice_store.get_notice(uow.conn, notice_id)
         if notice is None:
             raise not_found("notice", notice_id)
         require_same_institution(principal, notice["fixmedins_code"])

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from yibao.auth import InstitutionPrincipal, require_same_institution
 from yibao.problems import ProblemError
 
-from disclosure_publisher import repository as repo
+from disclosure_publisher import notice_store
 from disclosure_publisher.api.deps import not_found, runtime
 
 router = APIRouter(prefix="/v1", tags=["inbox"])
@@ -59,7 +59,7 @@ async def inbox(
     after = _cursor(cursor)
     assert principal.fixmedins_code is not None
     async with runtime(request).uow() as uow:
-        rows = await repo.inbox_page(
+        rows = await notice_store.inbox_page(
             uow.conn, principal.fixmedins_code, after_seq=after, limit=limit
         )
     items = [
@@ -88,11 +88,11 @@ class ReadReceipt(BaseModel):
 async def read(notice_id: str, principal: InstitutionPrincipal, request: Request) -> ReadReceipt:
     """Acknowledge a notice as read (the first receipt's time is kept)."""
     async with runtime(request).uow() as uow:
-        row = await repo.get_notice(uow.conn, notice_id)
+        row = await notice_store.get_notice(uow.conn, notice_id)
         if row is None:
             raise not_found("notice", notice_id)
         require_same_institution(principal, row["fixmedins_code"])
-        read_at = await repo.mark_read(uow.conn, notice_id)
+        read_at = await notice_store.mark_read(uow.conn, notice_id)
         await uow.commit()
     assert read_at is not None
     return ReadReceipt(notice_id=notice_id, read_at=read_at)

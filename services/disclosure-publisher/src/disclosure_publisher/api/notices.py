@@ -13,7 +13,7 @@ from yibao.events.envelope import new_event_id
 from yibao.requests import RequestModel
 
 from disclosure_publisher import delivery_store as store
-from disclosure_publisher import repository as repo
+from disclosure_publisher import notice_store
 from disclosure_publisher.api.deps import audit, not_found, runtime, state
 from disclosure_publisher.domain.render import render_notice
 
@@ -56,7 +56,7 @@ class RunStatus(BaseModel):
 async def monthly(body: MonthlyRunIn, principal: AdminPrincipal, request: Request) -> RunOut:
     run_id = new_event_id()
     async with runtime(request).uow() as uow:
-        await repo.create_run(
+        await notice_store.create_run(
             uow.conn,
             run_id=run_id,
             kind="monthly",
@@ -72,7 +72,7 @@ async def monthly(body: MonthlyRunIn, principal: AdminPrincipal, request: Reques
 @router.get("/admin/notices/runs/{run_id}", response_model=RunStatus)
 async def run_status(run_id: str, _: AdminPrincipal, request: Request) -> RunStatus:
     async with runtime(request).uow() as uow:
-        row = await repo.get_run(uow.conn, run_id)
+        row = await notice_store.get_run(uow.conn, run_id)
     if row is None:
         raise not_found("run", run_id)
     return RunStatus(**dict(row))
@@ -80,7 +80,7 @@ async def run_status(run_id: str, _: AdminPrincipal, request: Request) -> RunSta
 
 async def _notice(request: Request, notice_id: str, principal: AnyPrincipal) -> Any:
     async with runtime(request).uow() as uow:
-        row = await repo.get_notice(uow.conn, notice_id)
+        row = await notice_store.get_notice(uow.conn, notice_id)
         if row is None:
             raise not_found("notice", notice_id)
         require_same_institution(principal, row["fixmedins_code"])
@@ -112,7 +112,7 @@ async def get_notice(notice_id: str, principal: AnyPrincipal, request: Request) 
 async def notice_html(notice_id: str, principal: AnyPrincipal, request: Request) -> HTMLResponse:
     row = await _notice(request, notice_id, principal)
     async with runtime(request).uow() as uow:
-        trend = await repo.trend(uow.conn, row["fixmedins_code"])
+        trend = await notice_store.trend(uow.conn, row["fixmedins_code"])
     points = [(r["period"], int(r["settlements"]), str(r["amount"])) for r in trend]
     return HTMLResponse(render_notice(row["body"], points))
 

@@ -21,8 +21,8 @@ from yibao.events.envelope import new_event_id
 from yibao.problems import ProblemError
 from yibao.requests import RequestModel
 
+from disclosure_publisher import notice_store
 from disclosure_publisher import reports_store as store
-from disclosure_publisher import repository as repo
 from disclosure_publisher.api.deps import not_found, runtime, settings, state
 from disclosure_publisher.domain.reports import (
     Light,
@@ -196,7 +196,7 @@ async def _issue(uow: UnitOfWork, report: Any) -> None:
     """One notice per institution, in its inbox and queued for delivery."""
     codes = [r["fixmedins_code"] for r in await store.institutions(uow.conn)]
     kind, period, version = report["kind"], report["period"], report["version"]
-    await repo.lock_run_scope(uow.conn, kind, period, version)
+    await notice_store.lock_run_scope(uow.conn, kind, period, version)
     rows_by_code: dict[str, Any] = (
         {i["fixmedins_code"]: i for i in report["body"]["institutions"]}
         if kind == "quarterly"
@@ -204,7 +204,7 @@ async def _issue(uow: UnitOfWork, report: Any) -> None:
     )
     for start in range(0, len(codes), 1000):
         chunk = codes[start : start + 1000]
-        seqs = await repo.next_seqs(uow.conn, chunk)
+        seqs = await notice_store.next_seqs(uow.conn, chunk)
         notices = []
         for code in chunk:
             notice_id = new_event_id()
@@ -237,4 +237,4 @@ async def _issue(uow: UnitOfWork, report: Any) -> None:
                     "inputs": {"report_id": report["report_id"], "report_version": version},
                 }
             )
-        await repo.insert_notices(uow.conn, notices)
+        await notice_store.insert_notices(uow.conn, notices)
