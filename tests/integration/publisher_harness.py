@@ -36,6 +36,7 @@ FAST = {
     "delivery_lease_s": 30.0,
     "breaker_failures_to_open": 1000,
     "overdue_sweep_interval_s": 0.2,
+    "monthly_schedule_day": None,
 }
 
 

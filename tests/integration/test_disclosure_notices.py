@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -372,3 +373,26 @@ async def test_a_grassroots_unit_gets_its_uninsured_list_and_a_hospital_does_not
     [other] = (await _inbox(publisher, hospital_key))["items"]
     assert "uninsured" not in other["notice"]
     assert hospital != village
+
+
+async def test_the_scheduled_run_issues_last_month_once(infra: Infra, topic_suffix: str) -> None:
+    name, dsn = await service_database(infra, SERVICE_DIR)
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    last = today.replace(day=1) - timedelta(days=1)
+    on_demand = settings_for(infra, dsn, topic_suffix)
+    scheduled = settings_for(infra, dsn, topic_suffix, monthly_schedule_day=1)
+    try:
+        async with running_publisher(on_demand) as one:
+            _, key = await one.institution()  # known before any replica schedules
+            async with running_publisher(scheduled), running_publisher(scheduled):
+
+                async def issued() -> bool:
+                    return bool((await _inbox(one, key))["items"])
+
+                await eventually(issued)
+                runs = await one.db.fetch("SELECT period, requested_by FROM notice_runs")
+            [item] = (await _inbox(one, key))["items"]
+        assert [tuple(r) for r in runs] == [(last.strftime("%Y-%m"), "schedule")]
+        assert item["period"] == last.strftime("%Y-%m")
+    finally:
+        await drop_database(infra.admin_dsn, name)

@@ -26,6 +26,18 @@ async def create_run(
     )
 
 
+async def schedule_run(conn: DbConnection, *, run_id: str, period: str) -> bool:
+    """Queue the scheduled monthly run unless one exists for the period (any replica, once)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('yibao-notices:schedule'))")
+    exists = await conn.fetchval(
+        "SELECT true FROM notice_runs WHERE kind = 'monthly' AND period = $1 LIMIT 1", period
+    )
+    if exists:
+        return False
+    await create_run(conn, run_id=run_id, kind="monthly", period=period, version=1, by="schedule")
+    return True
+
+
 async def claim_run(conn: DbConnection, *, lease_s: float) -> asyncpg.Record | None:
     """Take a queued run, or one whose worker's lease lapsed (it died mid-run)."""
     row: asyncpg.Record | None = await conn.fetchrow(

@@ -35,6 +35,7 @@ from disclosure_publisher.domain.notice import (
     inputs_record,
     region_record,
 )
+from disclosure_publisher.domain.schedule import scheduled_period
 from disclosure_publisher.metrics import NOTICES_BUILT
 from disclosure_publisher.settings import PublisherSettings
 
@@ -100,8 +101,14 @@ class RunBuilder:
                     await asyncio.wait_for(self.wake.wait(), self._poll_interval_s)
 
     async def run_once(self) -> bool:
-        """Claim and complete one run; False when none was waiting."""
+        """Queue the scheduled run when due, then claim and complete one run."""
+        day = self._settings.monthly_schedule_day
+        due = None if day is None else scheduled_period(self._today(), day)
         async with self._uow() as uow:
+            if due is not None and await notice_store.schedule_run(
+                uow.conn, run_id=new_event_id(), period=due
+            ):
+                log.info("scheduled monthly run queued", extra={"period": due})
             run = await notice_store.claim_run(uow.conn, lease_s=self._lease_s)
             await uow.commit()
         if run is None:

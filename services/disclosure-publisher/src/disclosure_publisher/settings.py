@@ -42,6 +42,8 @@ class PublisherSettings(ServiceSettings):
     breaker_disable_after_s: float = 5 * 24 * 3600.0
     secret_overlap_s: float = 24 * 3600.0
     """After a rotation the previous secret keeps signing this long (Standard Webhooks)."""
+    monthly_schedule_day: int | None = Field(default=5, ge=1, le=28)
+    """The monthly run for the previous month is queued from this day on (None: on demand only)."""
     feedback_response_days: int = 30
     """Policy parameter: days an institution has to answer a notice line or rectify."""
     feedback_owner: str = "bureau-supervision"
