@@ -396,3 +396,27 @@ async def test_the_scheduled_run_issues_last_month_once(infra: Infra, topic_suff
         assert item["period"] == last.strftime("%Y-%m")
     finally:
         await drop_database(infra.admin_dsn, name)
+
+
+async def test_a_self_inspection_clue_is_answered_like_any_line(publisher: Publisher) -> None:
+    code, key = await publisher.institution()
+    await publisher.monthly("2026-10")
+    [item] = (await _inbox(publisher, key))["items"]
+    inspector = {
+        "Authorization": "Bearer " + issue_bureau_jwt("insp-2", ["inspector"], secret=JWT_SECRET)
+    }
+    clue = {"notice_id": item["notice_id"], "line": "drugs/XA01", "text": "请自查该药品进销存"}
+    refused = await publisher.http.post("/v1/admin/feedback", headers=key, json=clue)
+    assert refused.status_code == 401
+    opened = await publisher.http.post("/v1/admin/feedback", headers=inspector, json=clue)
+    assert opened.status_code == 201, opened.text
+    assert (opened.json()["status"], opened.json()["fixmedins_code"]) == ("open", code)
+    again = await publisher.http.post("/v1/admin/feedback", headers=inspector, json=clue)
+    assert (again.status_code, again.json()["code"]) == (409, "feedback_exists")
+    answered = await publisher.http.post(
+        f"/v1/notices/{item['notice_id']}/feedback",
+        headers=key,
+        json={"line": "drugs/XA01", "classification": "rectification_plan", "text": "已自查"},
+    )
+    assert answered.json()["item_id"] == opened.json()["item_id"]
+    assert answered.json()["status"] == "answered"

@@ -145,6 +145,66 @@ async def answer(
     return _item(row)
 
 
+class ClueIn(RequestModel):
+    notice_id: str = Field(min_length=1, max_length=64)
+    line: str = Field(min_length=1, max_length=200, description="what to look at, e.g. a drug")
+    classification: str = Field(default="self_inspection_clue", min_length=1, max_length=64)
+    text: str = Field(min_length=1, max_length=10_000)
+    owner: str | None = Field(default=None, max_length=100)
+
+
+@router.post(
+    "/admin/feedback",
+    response_model=FeedbackItem,
+    status_code=status.HTTP_201_CREATED,
+    summary="Hand an institution a clue for self-inspection (自查自纠), tracked to closure",
+)
+async def open_clue(body: ClueIn, principal: AnyPrincipal, request: Request) -> FeedbackItem:
+    """The bureau opens an item on a notice; the institution answers it like any other."""
+    if not principal.is_bureau("inspector"):
+        raise ProblemError(
+            401 if principal.kind == "institution" else 403,
+            "inspector_required",
+            "Inspector credential required",
+            "Opening a clue needs the inspector role.",
+        )
+    config = settings(request)
+    async with runtime(request).uow() as uow:
+        notice = await notice_store.get_notice(uow.conn, body.notice_id)
+        if notice is None:
+            raise not_found("notice", body.notice_id)
+        row = await store.insert_item(
+            uow.conn,
+            {
+                "item_id": new_event_id(),
+                "notice_id": body.notice_id,
+                "fixmedins_code": notice["fixmedins_code"],
+                "period": notice["period"],
+                "line_ref": body.line,
+                "classification": body.classification,
+                "owner": body.owner or config.feedback_owner,
+                "status": "open",
+                "due_date": bureau_today() + timedelta(days=config.feedback_response_days),
+                "history": [
+                    {
+                        "at": datetime.now().astimezone().isoformat(),
+                        "actor": "bureau",
+                        "by": principal.subject,
+                        "action": "open",
+                        "status": "open",
+                        "text": body.text,
+                    }
+                ],
+            },
+        )
+        if row is None:
+            raise ProblemError(
+                409, "feedback_exists", "Item exists", "This notice line already has an item."
+            )
+        await uow.commit()
+    return _item(row)
+
+
 @router.post("/feedback/{item_id}/actions", response_model=FeedbackItem)
 async def act(
     item_id: str, body: ActionIn, principal: AnyPrincipal, request: Request
