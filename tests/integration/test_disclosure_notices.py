@@ -168,6 +168,8 @@ async def test_the_monthly_notice_carries_the_projected_figures_masked(
     assert drg_figures["total_weight"] == 3.5  # RW G1 1.0 ×2 + G2 1.5 ×1
     assert drg_figures["point_value"] == 16.5  # 9900 fund / 600 points
     assert [g["surplus"] for g in drg_figures["groups"]] == [1700.0, -25.0]
+    assert [(g["high_cases"], g["low_cases"]) for g in drg_figures["groups"]] == [(0, 0), (0, 0)]
+    assert await publisher.db.fetchval("SELECT count(*) FROM drg_cases") == 6  # not the excluded
     [violation] = notice["violations"]
     assert violation["evidence"]["psn_name"] == "张*"
     assert violation["evidence"]["certno"] == "1501**********123X"

@@ -8,6 +8,7 @@ import pytest
 from disclosure_publisher.domain.drg import (
     CaseCounts,
     GroupStats,
+    OutlierRatios,
     build_region,
     grouping_rate,
     institution_metrics,
@@ -85,3 +86,19 @@ def test_empty_inputs_give_no_ratios_rather_than_errors() -> None:
     m = institution_metrics([], CaseCounts(0, 0, 0), empty)
     assert (m.cmi, m.cost_index, m.point_value, m.grouping_rate) == (None, None, None, None)
     assert grouping_rate(CaseCounts(2, 0, 2)) is None
+
+
+def test_high_and_low_ratio_cases_against_the_region_group_mean() -> None:
+    # G1 region mean 2000: high > 2 × 2000 = 4000, low < 0.4 × 2000 = 800
+    costs = {
+        "G1": [Decimal(700), Decimal(800), Decimal(4000), Decimal(4001)],
+        "G2": [Decimal(3000)],
+    }
+    m = institution_metrics(A, CaseCounts(3, 3, 0), REGION, case_costs=costs)
+    g1, g2 = m.groups
+    assert (g1.high_cases, g1.low_cases) == (1, 1)  # the thresholds themselves are not outliers
+    assert (g2.high_cases, g2.low_cases) == (0, 0)
+    strict = institution_metrics(
+        A, CaseCounts(3, 3, 0), REGION, case_costs=costs, ratios=OutlierRatios(high=1.5, low=0.5)
+    )
+    assert (strict.groups[0].high_cases, strict.groups[0].low_cases) == (2, 2)

@@ -136,6 +136,8 @@ async def chunk_inputs(
         "drg_counts": "SELECT * FROM drg_case_counts WHERE fixmedins_code = ANY($1) "
         "AND period = $2",
         "alerts": "SELECT * FROM alerts WHERE fixmedins_code = ANY($1) AND period = $2",
+        "drg_cases": "SELECT fixmedins_code, drg_code, total_cost FROM drg_cases "
+        "WHERE fixmedins_code = ANY($1) AND period = $2",
         "feedback": "SELECT item_id, fixmedins_code, status, due_date, line_ref, period "
         "FROM feedback_items WHERE fixmedins_code = ANY($1) AND status <> 'closed' "
         "AND period < $2",

@@ -61,6 +61,13 @@ def _group(row: Any) -> GroupStats:
     )
 
 
+def _costs_by_group(rows: list[Any]) -> dict[str, list[Decimal]]:
+    costs: dict[str, list[Decimal]] = {}
+    for row in rows:
+        costs.setdefault(row["drg_code"], []).append(row["total_cost"])
+    return {code: sorted(values) for code, values in sorted(costs.items())}
+
+
 class RunBuilder:
     """Builds queued runs until stopped (one per replica; runs are claimed, not shared)."""
 
@@ -250,6 +257,8 @@ class RunBuilder:
                 FeedbackRow(r["item_id"], r["status"], r["due_date"], r["line_ref"], r["period"])
                 for r in rows.get("feedback", [])
             ],
+            drg_case_costs=_costs_by_group(rows.get("drg_cases", [])),
+            outlier_ratios=self._settings.outlier_ratios(period),
             uninsured=[
                 UninsuredRow(r["person_id"], r["reason"], list(r["target_groups"]), r["changed_at"])
                 for r in rows.get("uninsured", [])

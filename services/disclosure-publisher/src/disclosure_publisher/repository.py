@@ -82,6 +82,15 @@ async def add_drg_case(conn: DbConnection, event: DrgSettled, period: str) -> No
     if not in_group:
         return
     await conn.execute(
+        "INSERT INTO drg_cases (drg_settlement_id, fixmedins_code, period, drg_code, total_cost) "
+        "VALUES ($1, $2, $3, $4, $5)",
+        event.drg_settlement_id,
+        event.fixmedins_code,
+        period,
+        event.drg_code,
+        event.total_cost,
+    )
+    await conn.execute(
         """
         INSERT INTO drg_group_stats
             (fixmedins_code, period, drg_code, cases, total_cost, total_los, deaths, fund_paid)

@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 from yibao.settings import ServiceSettings
 
+from disclosure_publisher.domain.drg import OutlierRatios
 from disclosure_publisher.domain.reports import Thresholds
 from disclosure_publisher.domain.retry import BreakerPolicy, RetryPolicy
 
@@ -53,6 +54,11 @@ class PublisherSettings(ServiceSettings):
         default_factory=lambda: {"tertiary": 1.0, "secondary": 1.0, "primary": 1.0}
     )
     """Point-value settlement: case points = base points × this, by institution level."""
+    drg_outlier_ratios: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {"default": {"high": 2.0, "low": 0.4}}
+    )
+    """High/low-ratio cases by year (`{"2026": {"high": 3, "low": 0.3}}`), else `default`:
+    multiples of the group's region mean cost (policy parameters of the pooling area)."""
     drg_budget: dict[str, Decimal] = Field(default_factory=dict)
     """DRG budget per period (`{"2026-10": "1000000"}`); without one the region's fund paid."""
 
@@ -64,6 +70,10 @@ class PublisherSettings(ServiceSettings):
     leave it."""
     quarterly_peer_z: float = 2.0
     """An institution is abnormal against its peers (same level) beyond this z-score."""
+
+    def outlier_ratios(self, period: str) -> OutlierRatios:
+        band = self.drg_outlier_ratios.get(period[:4]) or self.drg_outlier_ratios["default"]
+        return OutlierRatios(**band)
 
     def thresholds(self) -> dict[str, Thresholds]:
         return {name: Thresholds(**band) for name, band in self.quarterly_thresholds.items()}

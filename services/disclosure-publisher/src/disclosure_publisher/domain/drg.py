@@ -16,7 +16,7 @@ Conventions, stated because the definitions leave them open:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -124,6 +124,23 @@ def build_region(rows: Iterable[tuple[GroupStats, float]]) -> Region:
 
 
 @dataclass(frozen=True, slots=True)
+class OutlierRatios:
+    """High/low-ratio case thresholds (高倍率/低倍率), as multiples of the group's region mean."""
+
+    high: float = 2.0
+    low: float = 0.4
+
+
+def count_outliers(
+    costs: Sequence[Decimal], group_mean: float, ratios: OutlierRatios
+) -> tuple[int, int]:
+    """(high, low): cases costing more than `high` × the mean, or less than `low` × it."""
+    high = sum(1 for c in costs if float(c) > ratios.high * group_mean)
+    low = sum(1 for c in costs if float(c) < ratios.low * group_mean)
+    return high, low
+
+
+@dataclass(frozen=True, slots=True)
 class GroupLine:
     """One group's line in an institution's notice."""
 
@@ -136,6 +153,8 @@ class GroupLine:
     payment: float | None
     fund_paid: float
     surplus: float | None
+    high_cases: int = 0
+    low_cases: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +190,8 @@ def institution_metrics(
     *,
     adjustment: float = 1.0,
     budget: Decimal | None = None,
+    case_costs: Mapping[str, Sequence[Decimal]] | None = None,
+    ratios: OutlierRatios | None = None,
 ) -> DrgMetrics:
     """Cases, grouping rate, group count, total weight, CMI, indices, low-risk mortality, P&L."""
     rows = sorted((g for g in own if g.cases), key=lambda g: g.drg_code)
@@ -185,6 +206,9 @@ def institution_metrics(
         k_time = g.mean_los / reg.mean_los if reg.mean_los else 0.0
         points = rw * 100 * adjustment * g.cases
         payment = None if value is None else points * value
+        high_cases, low_cases = count_outliers(
+            (case_costs or {}).get(g.drg_code, ()), reg.mean_cost, ratios or OutlierRatios()
+        )
         total_weight += rw * g.cases
         cost_sum += k_cost * g.cases
         time_sum += k_time * g.cases
@@ -199,10 +223,12 @@ def institution_metrics(
                 payment=None if payment is None else round(payment, 2),
                 fund_paid=float(g.fund_paid),
                 surplus=None if payment is None else round(payment - float(g.fund_paid), 2),
+                high_cases=high_cases,
+                low_cases=low_cases,
             )
         )
-    low = [g for g in rows if g.drg_code in region.low_risk_groups]
-    low_cases = sum(g.cases for g in low)
+    low_risk = [g for g in rows if g.drg_code in region.low_risk_groups]
+    low_risk_cases = sum(g.cases for g in low_risk)
     return DrgMetrics(
         cases=counts.all_cases,
         grouping_rate=None if (r := grouping_rate(counts)) is None else round(r, ROUND),
@@ -211,7 +237,7 @@ def institution_metrics(
         cmi=_ratio(total_weight, n),
         cost_index=_ratio(cost_sum, n),
         time_index=_ratio(time_sum, n),
-        low_risk_mortality=_ratio(sum(g.deaths for g in low), low_cases),
+        low_risk_mortality=_ratio(sum(g.deaths for g in low_risk), low_risk_cases),
         point_value=None if value is None else round(value, ROUND),
         groups=tuple(lines),
     )

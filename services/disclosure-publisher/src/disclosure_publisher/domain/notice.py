@@ -20,6 +20,7 @@ from disclosure_publisher.domain.drg import (
     CaseCounts,
     DrgMetrics,
     GroupStats,
+    OutlierRatios,
     Region,
     institution_metrics,
 )
@@ -94,6 +95,9 @@ class MonthlyInputs:
     budget: Decimal | None = None
     response_days: int = 30
     issued_on: date = field(default_factory=date.today)
+    drg_case_costs: dict[str, list[Decimal]] = field(default_factory=dict)
+    """Each grouped case's cost, by group: what the outlier counts are computed from."""
+    outlier_ratios: OutlierRatios = field(default_factory=OutlierRatios)
     uninsured: list[UninsuredRow] | None = None
     """Only for grassroots units (villages, communities): their uninsured list (一人一档)."""
 
@@ -153,6 +157,8 @@ def build_monthly(
         region,
         adjustment=inputs.adjustment,
         budget=inputs.budget,
+        case_costs=inputs.drg_case_costs,
+        ratios=inputs.outlier_ratios,
     )
     violations = [
         {
