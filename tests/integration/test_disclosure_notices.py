@@ -159,7 +159,7 @@ async def test_the_monthly_notice_carries_the_projected_figures_masked(
     await publisher.monthly("2026-10")
 
     [item] = (await _inbox(publisher, key_a))["items"]
-    notice = item["notice"]
+    notice = item
     assert (item["seq"], item["delivery_state"]) == (1, None)  # no endpoint: inbox only
     drg_figures = notice["drg"]
     assert drg_figures["cases"] == 4
@@ -194,7 +194,7 @@ async def test_inbox_is_complete_in_sequence_paged_by_cursor_and_scoped(
     rest = await _inbox(publisher, key, page["next_cursor"])
     assert [i["seq"] for i in rest["items"]] == [3]
     assert (await _inbox(publisher, key, rest["next_cursor"]))["items"] == []
-    assert {i["notice"]["fixmedins_code"] for i in page["items"] + rest["items"]} == {code}
+    assert {i["fixmedins_code"] for i in page["items"] + rest["items"]} == {code}
     assert [i["seq"] for i in (await _inbox(publisher, other_key))["items"]] == [1, 2, 3]
 
     notice_id = page["items"][0]["notice_id"]
@@ -367,13 +367,13 @@ async def test_a_grassroots_unit_gets_its_uninsured_list_and_a_hospital_does_not
     )
     await publisher.monthly("2026-10")
     [item] = (await _inbox(publisher, key))["items"]
-    uninsured = item["notice"]["uninsured"]
+    uninsured = item["uninsured"]
     assert uninsured["count"] == 2
     assert [p["person_id"] for p in uninsured["persons"]] == ["p-1", "p-4"]
     assert uninsured["by_reason"] == {"deceased": 1, "personal": 1}
     assert uninsured["persons"][0]["target_groups"] == ["students"]
     [other] = (await _inbox(publisher, hospital_key))["items"]
-    assert "uninsured" not in other["notice"]
+    assert "uninsured" not in other
     assert hospital != village
 
 

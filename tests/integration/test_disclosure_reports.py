@@ -83,10 +83,10 @@ async def test_quarterly_needs_a_second_approver_and_reaches_every_inbox(
 
     [item] = (await publisher.http.get("/v1/inbox", headers=grow_key)).json()["items"]
     assert (item["kind"], item["period"]) == ("quarterly", "2026-Q3")
-    assert item["notice"]["analysis"]["warning"] == "red"
-    assert item["notice"]["analysis"]["fixmedins_code"] == grow
+    assert item["analysis"]["warning"] == "red"
+    assert item["analysis"]["fixmedins_code"] == grow
     [other] = (await publisher.http.get("/v1/inbox", headers=flat_key)).json()["items"]
-    assert other["notice"]["analysis"]["fixmedins_code"] == flat
+    assert other["analysis"]["fixmedins_code"] == flat
 
     with pytest.raises(asyncpg.exceptions.IntegrityConstraintViolationError):
         await publisher.db.execute(
@@ -138,4 +138,4 @@ async def test_annual_report_carries_the_bureaus_fund_figures_and_checks(
     assert done.status_code == 200
     [item] = (await publisher.http.get("/v1/inbox", headers=key)).json()["items"]
     assert (item["kind"], item["period"]) == ("annual", "2026")
-    assert item["notice"]["report"]["fund"]["income"] == "1200000.00"
+    assert item["report"]["fund"]["income"] == "1200000.00"

@@ -16,20 +16,14 @@ from disclosure_publisher.api.deps import not_found, runtime
 router = APIRouter(prefix="/v1", tags=["inbox"])
 
 
-class InboxItem(BaseModel):
-    notice_id: str
-    seq: int = Field(description="per-institution, 1, 2, 3 … with no gaps: a gap means loss")
-    kind: str
-    period: str
-    version: int
-    created_at: datetime
-    read_at: datetime | None
-    delivery_state: str | None = Field(description="pending, delivered, failed; null: no endpoint")
-    notice: dict[str, Any]
-
-
 class InboxPage(BaseModel):
-    items: list[InboxItem]
+    items: list[dict[str, Any]] = Field(
+        description="the notices themselves, oldest first, each as delivered by webhook "
+        "(`notice_id`, `kind`, `fixmedins_code`, `period`, `version`, `seq` — per institution "
+        "1, 2, 3 … with no gaps, so a gap means loss — and the content), plus the inbox's own "
+        "`issued_at`, `read_at` and `delivery_state` (pending, delivered, failed; null: no "
+        "endpoint registered)"
+    )
     next_cursor: str = Field(description="pass back as `cursor`; unchanged when nothing is new")
 
 
@@ -63,20 +57,16 @@ async def inbox(
             uow.conn, principal.fixmedins_code, after_seq=after, limit=limit
         )
     items = [
-        InboxItem(
-            notice_id=r["notice_id"],
-            seq=r["seq"],
-            kind=r["kind"],
-            period=r["period"],
-            version=r["version"],
-            created_at=r["created_at"],
-            read_at=r["read_at"],
-            delivery_state=r["delivery_state"],
-            notice=r["body"],
-        )
+        {
+            **r["body"],
+            "issued_at": r["created_at"].isoformat(),
+            "read_at": None if r["read_at"] is None else r["read_at"].isoformat(),
+            "delivery_state": r["delivery_state"],
+        }
         for r in rows
     ]
-    return InboxPage(items=items, next_cursor=str(items[-1].seq if items else after))
+    last = rows[-1]["seq"] if rows else after
+    return InboxPage(items=items, next_cursor=str(last))
 
 
 class ReadReceipt(BaseModel):
