@@ -36,6 +36,7 @@ from tests.integration.publisher_harness import (
     JWT_SECRET,
     Publisher,
     eventually,
+    new_secret,
     running_publisher,
     settings_for,
 )
@@ -422,3 +423,30 @@ async def test_a_self_inspection_clue_is_answered_like_any_line(publisher: Publi
     )
     assert answered.json()["item_id"] == opened.json()["item_id"]
     assert answered.json()["status"] == "answered"
+
+
+async def test_recipient_contacts_are_encrypted_at_rest_and_answered_masked(
+    publisher: Publisher,
+) -> None:
+    code, _ = await publisher.institution()
+    response = await publisher.http.post(
+        "/v1/admin/recipients",
+        headers=publisher.admin,
+        json={
+            "fixmedins_code": code,
+            "webhook_url": "http://127.0.0.1:9/hook",
+            "secret": new_secret(),
+            "contacts": [{"name": "王小明", "phone": "13812345678", "role": "医保办"}],
+        },
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["contacts"] == [
+        {"name": "王**", "phone": "138****5678", "role": "医保办"}
+    ]
+    stored = await publisher.db.fetchval(
+        "SELECT contacts_cipher FROM recipients WHERE fixmedins_code = $1", code
+    )
+    assert "王小明" not in stored
+    assert "13812345678" not in stored
+    rotated = await publisher.recipient(code, "http://127.0.0.1:9/hook", new_secret())
+    assert rotated.json()["contacts"][0]["phone"] == "138****5678"  # kept on an update

@@ -24,6 +24,7 @@ async def upsert_recipient(
     secret_id: str,
     secret_cipher: str,
     overlap_s: float,
+    contacts_cipher: str | None = None,
 ) -> bool:
     """Register or update an endpoint and add a secret; previous secrets expire after overlap.
 
@@ -33,14 +34,17 @@ async def upsert_recipient(
     created = bool(
         await conn.fetchval(
             """
-            INSERT INTO recipients (fixmedins_code, webhook_url) VALUES ($1, $2)
+            INSERT INTO recipients (fixmedins_code, webhook_url, contacts_cipher)
+            VALUES ($1, $2, $3)
             ON CONFLICT (fixmedins_code) DO UPDATE SET webhook_url = EXCLUDED.webhook_url,
+                contacts_cipher = coalesce(EXCLUDED.contacts_cipher, recipients.contacts_cipher),
                 enabled = true, disabled_reason = NULL, consecutive_failures = 0,
                 failing_since = NULL, circuit_open_until = NULL, updated_at = now()
             RETURNING (xmax = 0)
             """,
             fixmedins_code,
             webhook_url,
+            contacts_cipher,
         )
     )
     await conn.execute(

@@ -4,22 +4,31 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import orjson
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
 from yibao.auth import AdminPrincipal
 from yibao.db import DbConnection
 from yibao.events.envelope import new_event_id
+from yibao.pii import FieldCipher, mask_name
 from yibao.problems import ProblemError
 from yibao.requests import RequestModel
 
 from disclosure_publisher import delivery_store as store
 from disclosure_publisher.api.deps import not_found, runtime, settings, state
 from disclosure_publisher.delivery import check_webhook_url, resolve_host
+from disclosure_publisher.domain.masking import mask_phone
 from disclosure_publisher.domain.signing import BadSecret, decode_secret
 from disclosure_publisher.domain.urls import UnsafeUrl
 
 router = APIRouter(prefix="/v1/admin", tags=["recipients"])
 CODE_PATTERN = r"^[A-Z0-9]{1,32}$"
+
+
+class Contact(RequestModel):
+    name: str = Field(min_length=1, max_length=50)
+    phone: str | None = Field(default=None, max_length=20)
+    role: str | None = Field(default=None, max_length=50, description="e.g. 医保办主任")
 
 
 class RecipientIn(RequestModel):
@@ -31,6 +40,12 @@ class RecipientIn(RequestModel):
         description="`whsec_` + base64 of 24–64 random bytes. Posting again for the same "
         "institution rotates: the new secret signs at once, the previous ones keep signing "
         "for PUBLISHER_SECRET_OVERLAP_S (both signatures are sent, space-separated).",
+    )
+    contacts: list[Contact] | None = Field(
+        default=None,
+        max_length=20,
+        description="who to call about deliveries; encrypted at rest, answered masked; "
+        "omitted on an update: the stored ones stay",
     )
 
 
@@ -49,13 +64,17 @@ class RecipientOut(BaseModel):
     consecutive_failures: int
     circuit_open_until: datetime | None
     created: bool = Field(description="false when this call updated or rotated an endpoint")
+    contacts: list[dict[str, str | None]] = Field(description="masked: 张*, 138****5678")
     secrets: list[SecretOut] = Field(description="never the secret itself")
 
 
-async def _out(conn: DbConnection, code: str, *, created: bool) -> RecipientOut:
+async def _out(
+    conn: DbConnection, cipher: FieldCipher, code: str, *, created: bool
+) -> RecipientOut:
     row = await store.recipient(conn, code)
     if row is None:
         raise not_found("recipient", code)
+    stored = orjson.loads(cipher.decrypt(row["contacts_cipher"])) if row["contacts_cipher"] else []
     secrets = await store.secrets_of(conn, code)
     return RecipientOut(
         fixmedins_code=code,
@@ -65,6 +84,14 @@ async def _out(conn: DbConnection, code: str, *, created: bool) -> RecipientOut:
         consecutive_failures=row["consecutive_failures"],
         circuit_open_until=row["circuit_open_until"],
         created=created,
+        contacts=[
+            {
+                "name": mask_name(c["name"]),
+                "phone": None if c.get("phone") is None else mask_phone(c["phone"]),
+                "role": c.get("role"),
+            }
+            for c in stored
+        ],
         secrets=[SecretOut(**dict(s)) for s in secrets],
     )
 
@@ -103,7 +130,7 @@ async def register(body: RecipientIn, _: AdminPrincipal, request: Request) -> Re
             field="webhook_url",
             hint="Use https to a public host (YIBAO_WEBHOOK_ALLOW_PRIVATE=1 allows local ones).",
         ) from exc
-    cipher = state(request, "cipher")
+    cipher: FieldCipher = state(request, "cipher")
     async with runtime(request).uow() as uow:
         created = await store.upsert_recipient(
             uow.conn,
@@ -112,8 +139,11 @@ async def register(body: RecipientIn, _: AdminPrincipal, request: Request) -> Re
             secret_id=new_event_id(),
             secret_cipher=cipher.encrypt(body.secret),
             overlap_s=config.secret_overlap_s,
+            contacts_cipher=None
+            if body.contacts is None
+            else cipher.encrypt(orjson.dumps([c.model_dump() for c in body.contacts]).decode()),
         )
-        out = await _out(uow.conn, body.fixmedins_code, created=created)
+        out = await _out(uow.conn, cipher, body.fixmedins_code, created=created)
         await uow.commit()
     return out
 
@@ -122,4 +152,4 @@ async def register(body: RecipientIn, _: AdminPrincipal, request: Request) -> Re
 async def get_recipient(fixmedins_code: str, _: AdminPrincipal, request: Request) -> RecipientOut:
     """The endpoint's state: enabled, breaker, secrets' validity."""
     async with runtime(request).uow() as uow:
-        return await _out(uow.conn, fixmedins_code, created=False)
+        return await _out(uow.conn, state(request, "cipher"), fixmedins_code, created=False)
