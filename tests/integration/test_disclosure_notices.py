@@ -211,8 +211,17 @@ async def test_inbox_is_complete_in_sequence_paged_by_cursor_and_scoped(
     assert (
         await publisher.http.get(f"/v1/notices/{notice_id}", headers=other_key)
     ).status_code == 403
+    page = await publisher.http.get(f"/v1/notices/{notice_id}/html", headers=key)
+    assert page.status_code == 200
+    assert page.headers["content-security-policy"].startswith("default-src 'none'")
+    nobody = {"Authorization": "Bearer " + issue_bureau_jwt("nobody", [], secret=JWT_SECRET)}
+    assert (await publisher.http.get(f"/v1/notices/{notice_id}", headers=nobody)).status_code == 403
+    assert (await publisher.http.get("/v1/feedback", headers=nobody)).status_code == 403
+    reviewer = {
+        "Authorization": "Bearer " + issue_bureau_jwt("rev", ["reviewer"], secret=JWT_SECRET)
+    }
     assert (
-        await publisher.http.get(f"/v1/notices/{notice_id}/html", headers=key)
+        await publisher.http.get(f"/v1/notices/{notice_id}", headers=reviewer)
     ).status_code == 200
     assert (await publisher.http.get("/v1/inbox", headers=publisher.admin)).status_code == 403
     assert (await publisher.http.get("/v1/inbox")).status_code == 401

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
-from yibao.auth import Principal
+from yibao.auth import Principal, forbidden
 from yibao.db import DbConnection
 from yibao.problems import ProblemError
 from yibao.service import Runtime
@@ -26,6 +26,18 @@ def settings(request: Request) -> PublisherSettings:
 
 def state(request: Request, name: str) -> Any:
     return getattr(request.app.state, name)
+
+
+READER_ROLES = ("inspector", "reviewer", "approver")
+"""Bureau roles that may read institutions' notices and feedback (admin holds them all)."""
+
+
+def require_reader(principal: Principal) -> None:
+    """A bureau token without a role gets nothing of an institution's data."""
+    if principal.kind == "bureau" and not principal.is_bureau(*READER_ROLES):
+        raise forbidden(
+            "Reading institutions' notices needs an inspector, reviewer or approver role."
+        )
 
 
 async def audit(

@@ -19,7 +19,7 @@ from yibao.requests import RequestModel
 
 from disclosure_publisher import feedback_store as store
 from disclosure_publisher import notice_store
-from disclosure_publisher.api.deps import audit, not_found, runtime, settings
+from disclosure_publisher.api.deps import audit, not_found, require_reader, runtime, settings
 from disclosure_publisher.domain.feedback import Action, Actor, TransitionError
 from disclosure_publisher.feedback import bureau_today, transition
 
@@ -238,6 +238,7 @@ async def act(
 async def _list(
     request: Request, principal: Principal, fixmedins_code: str | None, state: str | None
 ) -> list[Any]:
+    require_reader(principal)
     code = principal.fixmedins_code if principal.kind == "institution" else fixmedins_code
     if principal.kind == "institution" and fixmedins_code not in (None, code):
         raise forbidden("An institution sees only its own feedback.")
