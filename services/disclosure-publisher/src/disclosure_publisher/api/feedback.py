@@ -9,10 +9,16 @@ from typing import Annotated, Any, Literal
 
 import asyncpg
 import orjson
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from yibao.auth import AnyPrincipal, Principal, forbidden, require_same_institution
+from yibao.auth import (
+    AnyPrincipal,
+    InstitutionPrincipal,
+    Principal,
+    forbidden,
+    require_same_institution,
+)
 from yibao.events.envelope import new_event_id
 from yibao.problems import ProblemError
 from yibao.requests import RequestModel
@@ -83,10 +89,9 @@ def _problem(exc: TransitionError) -> ProblemError:
     summary="Answer a notice or one of its lines (institution)",
 )
 async def answer(
-    notice_id: str, body: AnswerIn, principal: AnyPrincipal, request: Request
+    notice_id: str, body: AnswerIn, principal: InstitutionPrincipal, request: Request
 ) -> FeedbackItem:
-    if principal.kind != "institution":
-        raise forbidden("Only the institution the notice is for may answer it.")
+    """Only the institution the notice is for answers it (bureau tokens get 403)."""
     config = settings(request)
     async with runtime(request).uow() as uow:
         notice = await notice_store.get_notice(uow.conn, notice_id)
@@ -145,6 +150,21 @@ async def answer(
     return _item(row)
 
 
+async def _inspector(principal: AnyPrincipal) -> Principal:
+    """Checked as a dependency, so a refused caller never learns what the body should be."""
+    if not principal.is_bureau("inspector"):
+        raise ProblemError(
+            401 if principal.kind == "institution" else 403,
+            "inspector_required",
+            "Inspector credential required",
+            "Opening a clue needs the inspector role.",
+        )
+    return principal
+
+
+Inspector = Annotated[Principal, Depends(_inspector)]
+
+
 class ClueIn(RequestModel):
     notice_id: str = Field(min_length=1, max_length=64)
     line: str = Field(min_length=1, max_length=200, description="what to look at, e.g. a drug")
@@ -159,15 +179,8 @@ class ClueIn(RequestModel):
     status_code=status.HTTP_201_CREATED,
     summary="Hand an institution a clue for self-inspection (自查自纠), tracked to closure",
 )
-async def open_clue(body: ClueIn, principal: AnyPrincipal, request: Request) -> FeedbackItem:
+async def open_clue(body: ClueIn, principal: Inspector, request: Request) -> FeedbackItem:
     """The bureau opens an item on a notice; the institution answers it like any other."""
-    if not principal.is_bureau("inspector"):
-        raise ProblemError(
-            401 if principal.kind == "institution" else 403,
-            "inspector_required",
-            "Inspector credential required",
-            "Opening a clue needs the inspector role.",
-        )
     config = settings(request)
     async with runtime(request).uow() as uow:
         notice = await notice_store.get_notice(uow.conn, body.notice_id)
