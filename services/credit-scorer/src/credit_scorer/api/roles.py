@@ -1,0 +1,37 @@
+"""Who may do what in credit: institutions read and contest their own file; bureau users
+act by role (inspector files findings, reviewer decides cases, approver is the second pair
+of eyes); the admin token holds every role but is one person for the four-eyes rule."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends
+from yibao.auth import AnyPrincipal, Principal, forbidden, require_same_institution
+
+
+def _role(role: str, action: str) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(principal: AnyPrincipal) -> Principal:
+        if not principal.is_bureau(role):
+            raise forbidden(f"{action} needs the bureau {role} role.")
+        return principal
+
+    return check
+
+
+async def _bureau(principal: AnyPrincipal) -> Principal:
+    if principal.kind != "bureau":
+        raise forbidden("This endpoint is for bureau users.")
+    return principal
+
+
+def own_or_bureau(principal: Principal, subject_id: str) -> None:
+    """An institution acts only on its own file; any bureau user on any file."""
+    require_same_institution(principal, subject_id)
+
+
+Inspector = Annotated[Principal, Depends(_role("inspector", "Filing findings"))]
+Reviewer = Annotated[Principal, Depends(_role("reviewer", "Deciding a case"))]
+Approver = Annotated[Principal, Depends(_role("approver", "A second approval"))]
+Bureau = Annotated[Principal, Depends(_bureau)]
