@@ -22,6 +22,7 @@ from credit_scorer.standing import CreditBook, refresh, today
 from yibao.bus.consumer import AnyHandler, Batched
 from yibao.db import UnitOfWorkFactory
 from yibao.events import Envelope, Payload, spec_for, topics
+from yibao.events.envelope import new_event_id
 
 CREDIT_SOURCE = "/yibao/credit-scorer"
 
@@ -77,12 +78,16 @@ class CreditWorld:
         return {source: row.deduction_id for source, (row, _) in found.items()}
 
     async def standing(self, subject_id: str) -> asyncpg.Record:
-        record = await self.pool.fetchrow(
+        return await self.row(
             "SELECT score, grade, tier, lists, black_until, next_change_on "
             "FROM credit_standing WHERE subject_id = $1",
             subject_id,
         )
-        assert record is not None
+
+    async def row(self, query: str, *args: object) -> asyncpg.Record:
+        """One row that must exist."""
+        record = await self.pool.fetchrow(query, *args)
+        assert record is not None, query
         return record
 
     async def state(self, deduction_id: str) -> str:
@@ -118,7 +123,7 @@ class CreditWorld:
                 source="/yibao/test",
                 subject=spec_for(p).key_of(p),
                 data=p,
-                **({"id": event_id} if event_id else {}),
+                id=event_id or new_event_id(),
             )
             for p in payloads
         ]

@@ -165,7 +165,7 @@ async def test_an_objection_that_arrives_before_its_deduction_waits_for_it(
 ) -> None:
     code = await world.subject()
     objection_id = await _object(world, code, source="alert:A-1")
-    waiting = await world.pool.fetchrow(
+    waiting = await world.row(
         "SELECT state, deduction_id FROM objections WHERE objection_id = $1", objection_id
     )
     assert dict(waiting) == {"state": "awaiting_deduction", "deduction_id": None}
@@ -173,7 +173,7 @@ async def test_an_objection_that_arrives_before_its_deduction_waits_for_it(
     await world.deliver(topics.TRACECODE_ALERTED, _alert(code, "A-1"))
     deduction_id = (await world.rows_by_source(["alert:A-1"]))["alert:A-1"]
     assert await world.state(deduction_id) == "objected"
-    pending = await world.pool.fetchrow(
+    pending = await world.row(
         "SELECT state, deduction_id, review_due FROM objections WHERE objection_id = $1",
         objection_id,
     )
@@ -192,7 +192,7 @@ async def test_a_waiting_objection_to_a_final_deduction_is_refused_when_it_arriv
     code = await world.subject()
     objection_id = await _object(world, code, source="feedback:ITEM-9")
     await world.find(code, "fraud_confirmed", source="feedback:ITEM-9")
-    refused = await world.pool.fetchrow(
+    refused = await world.row(
         "SELECT state, decision_reason FROM objections WHERE objection_id = $1", objection_id
     )
     assert refused["state"] == "refused"
