@@ -16,7 +16,7 @@ from credit_scorer.domain.dates import add_years, next_cycle_start
 from credit_scorer.standing import CreditBook, today
 from credit_scorer.sweeper import sweep
 from yibao.db import UnitOfWorkFactory, create_pool
-from yibao.events import TracecodeAlerted, topics
+from yibao.events import DrgSettled, FeedbackOverdue, TracecodeAlerted, topics
 from yibao.problems import ProblemError
 from yibao.topology import SERVICES, repo_root
 
@@ -396,3 +396,65 @@ async def test_a_whole_cycle_at_a_puts_the_subject_on_the_red_list(world: Credit
     await sweep(world.uow, world.book, next_cycle_start(next_cycle), batch_size=10)
     assert list((await world.standing(code))["lists"]) == ["red"]
     assert [e["lists"] for e in await world.published(code)] == [[], ["red"]]
+
+
+def _overdue(code: str, item_id: str, status: str) -> FeedbackOverdue:
+    return FeedbackOverdue(
+        item_id=item_id,
+        notice_id="N-1",
+        fixmedins_code=code,
+        period="2026-10",
+        status=status,
+        due_date=today() - timedelta(days=3),
+        overdue_days=3,
+        escalated_at=utc(today()),
+    )
+
+
+async def test_an_overdue_feedback_item_deducts_once_however_often_it_escalates(
+    world: CreditWorld,
+) -> None:
+    code = await world.subject()
+    await world.deliver(topics.FEEDBACK_OVERDUE, _overdue(code, "FI-1", "open"))
+    await world.deliver(topics.FEEDBACK_OVERDUE, _overdue(code, "FI-1", "rectification"))
+    rows = await world.pool.fetch(
+        "SELECT indicator_code, source_event_id FROM deductions WHERE subject_id = $1", code
+    )
+    assert [tuple(r) for r in rows] == [("010302", "feedback:FI-1")]
+    assert (await world.standing(code))["score"] == Decimal(98)
+    assert (await world.file_kinds(code)).count("feedback_overdue") == 2
+
+
+async def test_faulty_drg_cases_are_one_data_quality_finding_a_month(world: CreditWorld) -> None:
+    code = await world.subject()
+    cases = [
+        DrgSettled(
+            drg_settlement_id=f"D-{n}",
+            fixmedins_code=code,
+            psn_key="p",
+            drg_code=None,
+            grouped=n == 2,
+            weight=None,
+            los_days=5,
+            total_cost=Decimal(8000),
+            fund_paid=Decimal(5000),
+            discharge_status="improved",
+            discharge_date=today() - timedelta(days=2),
+            settled_at=utc(today()),
+        )
+        for n in range(3)
+    ]
+    fine = cases[0].model_copy(
+        update={
+            "drg_settlement_id": "D-ok",
+            "grouped": True,
+            "drg_code": "GB19",
+            "weight": Decimal("0.8"),
+        }
+    )
+    await world.deliver(topics.DRG_SETTLED, fine, *cases)
+    rows = await world.pool.fetch(
+        "SELECT indicator_code, evidence FROM deductions WHERE subject_id = $1", code
+    )
+    assert [(r["indicator_code"], r["evidence"]["first_case"]) for r in rows] == [("040201", "D-0")]
+    assert (await world.file_kinds(code)).count("drg_data_quality") == 3
