@@ -13,12 +13,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field, model_validator
-from yibao.auth import AnyPrincipal
 from yibao.requests import RequestModel
 
 from credit_scorer import casework_repository as cases
 from credit_scorer import objections, overrides, repairs
-from credit_scorer.api.roles import Approver, Bureau, Reviewer, own_or_bureau
+from credit_scorer.api.roles import Approver, Bureau, OwnFile, Reviewer
 from credit_scorer.standing import CreditBook, today
 
 router = APIRouter(prefix="/v1", tags=["objections and repairs"])
@@ -131,9 +130,8 @@ def _book(request: Request) -> CreditBook:
     summary="Object to a deduction (it stops counting while under review)",
 )
 async def file_objection(
-    subject_id: str, body: ObjectionIn, principal: AnyPrincipal, request: Request
+    subject_id: str, body: ObjectionIn, principal: OwnFile, request: Request
 ) -> ObjectionOut:
-    own_or_bureau(principal, subject_id)
     async with request.app.state.runtime.uow() as uow:
         record = await objections.file_objection(
             uow,
@@ -151,9 +149,8 @@ async def file_objection(
 
 @router.get("/subjects/{subject_id}/objections", response_model=list[ObjectionOut])
 async def subject_objections(
-    subject_id: str, principal: AnyPrincipal, request: Request
+    subject_id: str, principal: OwnFile, request: Request
 ) -> list[ObjectionOut]:
-    own_or_bureau(principal, subject_id)
     rows = await cases.subject_objections(request.app.state.runtime.pool, subject_id)
     return [_objection(r) for r in rows]
 
@@ -195,9 +192,8 @@ async def decide_objection(
     summary="Apply for credit repair of a deduction (after rectification and the waiting period)",
 )
 async def apply_repair(
-    subject_id: str, body: RepairIn, principal: AnyPrincipal, request: Request
+    subject_id: str, body: RepairIn, principal: OwnFile, request: Request
 ) -> RepairOut:
-    own_or_bureau(principal, subject_id)
     async with request.app.state.runtime.uow() as uow:
         record = await repairs.apply(
             uow,
@@ -214,10 +210,7 @@ async def apply_repair(
 
 
 @router.get("/subjects/{subject_id}/repairs", response_model=list[RepairOut])
-async def subject_repairs(
-    subject_id: str, principal: AnyPrincipal, request: Request
-) -> list[RepairOut]:
-    own_or_bureau(principal, subject_id)
+async def subject_repairs(subject_id: str, principal: OwnFile, request: Request) -> list[RepairOut]:
     rows = await cases.subject_repairs(request.app.state.runtime.pool, subject_id)
     return [RepairOut(**dict(r)) for r in rows]
 

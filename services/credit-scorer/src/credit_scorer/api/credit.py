@@ -9,12 +9,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
-from yibao.auth import AnyPrincipal
 from yibao.calendar import BUREAU_TZ
 from yibao.requests import RequestModel
 
 from credit_scorer import repository as repo
-from credit_scorer.api.roles import Inspector, own_or_bureau
+from credit_scorer.api.roles import Inspector, OwnFile
 from credit_scorer.domain.evaluation import Evaluation
 from credit_scorer.domain.sources import Finding
 from credit_scorer.findings import add_findings
@@ -100,9 +99,8 @@ def credit_out(subject_id: str, kind: str, result: Evaluation) -> CreditOut:
 
 
 @router.get("/subjects/{subject_id}/credit", response_model=CreditOut)
-async def credit(subject_id: str, principal: AnyPrincipal, request: Request) -> CreditOut:
+async def credit(subject_id: str, principal: OwnFile, request: Request) -> CreditOut:
     """An institution reads its own; bureau users read any."""
-    own_or_bureau(principal, subject_id)
     book: CreditBook = request.app.state.credit_book
     async with request.app.state.runtime.pool.acquire() as conn:
         kind = await subject_type(conn, subject_id)

@@ -26,12 +26,15 @@ async def _bureau(principal: AnyPrincipal) -> Principal:
     return principal
 
 
-def own_or_bureau(principal: Principal, subject_id: str) -> None:
-    """An institution acts only on its own file; any bureau user on any file."""
+async def _own_file(subject_id: str, principal: AnyPrincipal) -> Principal:
+    """An institution acts only on its own file; any bureau user on any file. A dependency,
+    so a stranger is refused before its body is even read (never a 422 that tells it more)."""
     require_same_institution(principal, subject_id)
+    return principal
 
 
 Inspector = Annotated[Principal, Depends(_role("inspector", "Filing findings"))]
 Reviewer = Annotated[Principal, Depends(_role("reviewer", "Deciding a case"))]
 Approver = Annotated[Principal, Depends(_role("approver", "A second approval"))]
 Bureau = Annotated[Principal, Depends(_bureau)]
+OwnFile = Annotated[Principal, Depends(_own_file)]

@@ -14,11 +14,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, Field
-from yibao.auth import AdminPrincipal, AnyPrincipal
+from yibao.auth import AdminPrincipal
 from yibao.requests import RequestModel
 
 from credit_scorer import repository as repo
-from credit_scorer.api.roles import Bureau, own_or_bureau
+from credit_scorer.api.roles import Bureau, OwnFile
 from credit_scorer.standing import CreditBook, refresh, today
 
 router = APIRouter(prefix="/v1", tags=["subjects"])
@@ -81,12 +81,11 @@ class SubjectPage(BaseModel):
 @router.get("/subjects/{subject_id}/file", response_model=SubjectFile)
 async def subject_file(
     subject_id: str,
-    principal: AnyPrincipal,
+    principal: OwnFile,
     request: Request,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> SubjectFile:
     """Institutions read only their own file; bureau users read any."""
-    own_or_bureau(principal, subject_id)
     pool = request.app.state.runtime.pool
     rows = await repo.subject_events(pool, subject_id, limit)
     async with pool.acquire() as conn:
