@@ -28,6 +28,19 @@ _OVERRIDE = (
 )
 
 
+CASE_TABLES = {"objection": "objections", "repair": "repairs", "override": "grade_overrides"}
+
+
+async def case_subject(conn: DbConnection, kind: str, case_id: str) -> str | None:
+    """The subject a case belongs to, read before any lock: deciders lock the subject first
+    and the case row second, in the same order as every other writer of the file."""
+    table = CASE_TABLES[kind]
+    subject: str | None = await conn.fetchval(
+        f"SELECT subject_id FROM {table} WHERE {kind}_id = $1", case_id
+    )
+    return subject
+
+
 async def insert_objection(conn: DbConnection, **values: Any) -> asyncpg.Record:
     """A new objection (pending, or waiting for its deduction)."""
     record = await conn.fetchrow(

@@ -151,7 +151,13 @@ async def _insert(uow: UnitOfWork, **values: object) -> asyncpg.Record:
 
 
 async def _suspend(
-    uow: UnitOfWork, book: CreditBook, row: Deduction, record: asyncpg.Record, *, actor: str
+    uow: UnitOfWork,
+    book: CreditBook,
+    row: Deduction,
+    record: asyncpg.Record,
+    *,
+    actor: str,
+    kind: str = "objection_filed",
 ) -> None:
     objected = ledger.object_to(row, appealable=book.tree.rule(row.indicator_code).appealable)
     await repo.set_row_state(
@@ -161,9 +167,7 @@ async def _suspend(
         cause=f"objection:{record['objection_id']}",
         actor=actor,
     )
-    await repo.record_events(
-        uow.conn, [_entry(record, "objection_filed", review_due=str(record["review_due"]))]
-    )
+    await repo.record_events(uow.conn, [_entry(record, kind, review_due=str(record["review_due"]))])
 
 
 async def activate_parked(
@@ -208,7 +212,9 @@ async def activate_parked(
             state=ObjectionState.PENDING.value,
             review_due=objection_review_due(on, book.policies, book.calendar),
         )
-        await _suspend(uow, book, row, record, actor=waiting["filed_by"])
+        await _suspend(
+            uow, book, row, record, actor=waiting["filed_by"], kind="objection_under_review"
+        )
 
 
 async def decide(
@@ -222,9 +228,12 @@ async def decide(
     on: date,
 ) -> asyncpg.Record:
     """A reviewer's decision: accepted voids the row, rejected makes it count again."""
-    waiting = await cases.objection_for_update(uow.conn, objection_id)
-    if waiting is None:
+    subject = await cases.case_subject(uow.conn, "objection", objection_id)
+    if subject is None:
         raise refused(Refusal("unknown_case", f"no objection {objection_id}"))
+    await repo.lock_subjects(uow.conn, [subject])
+    waiting = await cases.objection_for_update(uow.conn, objection_id)
+    assert waiting is not None, "cases are never deleted"
     if waiting["state"] != ObjectionState.PENDING:
         raise refused(Refusal("not_pending", f"objection {objection_id} is {waiting['state']}"))
     decision = ObjectionDecision(objection_id, accepted, reviewer, reason, on)
@@ -234,7 +243,6 @@ async def decide(
     if refusal is not None:
         raise refused(refusal)
     subject_id = waiting["subject_id"]
-    await repo.lock_subjects(uow.conn, [subject_id])
     found = await repo.deduction(uow.conn, waiting["deduction_id"])
     assert found is not None, "a pending objection always names its deduction"
     row = found[0]

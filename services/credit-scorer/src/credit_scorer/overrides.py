@@ -85,16 +85,18 @@ async def decide(
     uow: UnitOfWork, book: CreditBook, *, override_id: str, approve: bool, approver: str, on: date
 ) -> asyncpg.Record:
     """The second approver's decision; an approval applies at once, until the cycle ends."""
-    record = await cases.override_for_update(uow.conn, override_id)
-    if record is None:
+    subject = await cases.case_subject(uow.conn, "override", override_id)
+    if subject is None:
         raise refused(Refusal("unknown_case", f"no grade override {override_id}"))
+    await repo.lock_subjects(uow.conn, [subject])
+    record = await cases.override_for_update(uow.conn, override_id)
+    assert record is not None, "cases are never deleted"
     if record["state"] != "pending":
         raise refused(Refusal("not_pending", f"override {override_id} is {record['state']}"))
     refusal = check_second_approver(record["requested_by"], approver)
     if refusal is not None:
         raise refused(refusal)
     subject_id = record["subject_id"]
-    await repo.lock_subjects(uow.conn, [subject_id])
     updated = await cases.decide_override(
         uow.conn,
         override_id,

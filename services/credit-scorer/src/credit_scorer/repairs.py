@@ -69,7 +69,9 @@ async def apply(
         policies=book.policies,
     )
     if refusal is not None:
-        raise refused(refusal, field="$.deduction_id" if refusal.code.startswith("unk") else None)
+        raise refused(
+            refusal, field="$.deduction_id" if refusal.code == "unknown_deduction" else None
+        )
     try:
         async with uow.conn.transaction():
             record = await cases.insert_repair(
@@ -94,9 +96,12 @@ async def apply(
 
 
 async def _open(uow: UnitOfWork, repair_id: str, expected: RepairState) -> asyncpg.Record:
-    record = await cases.repair_for_update(uow.conn, repair_id)
-    if record is None:
+    subject = await cases.case_subject(uow.conn, "repair", repair_id)
+    if subject is None:
         raise refused(Refusal("unknown_case", f"no repair application {repair_id}"))
+    await repo.lock_subjects(uow.conn, [subject])
+    record = await cases.repair_for_update(uow.conn, repair_id)
+    assert record is not None, "cases are never deleted"
     if record["state"] != expected:
         raise refused(
             Refusal("not_pending", f"repair {repair_id} is {record['state']}, not {expected}")
@@ -151,7 +156,6 @@ async def approve(
         await repo.record_events(uow.conn, [_entry(updated, "repair_rejected", by=approver)])
         return updated
     subject_id = record["subject_id"]
-    await repo.lock_subjects(uow.conn, [subject_id])
     found = await repo.deduction(uow.conn, record["deduction_id"])
     assert found is not None, "a repair always names a deduction of its file"
     row = found[0]

@@ -395,12 +395,18 @@ async def add_grade_marks(conn: DbConnection, marks: Sequence[tuple[str, GradeMa
 
 
 async def due_for_reevaluation(conn: DbConnection, today: date, limit: int) -> list[str]:
-    """Subjects whose standing may have changed with the date; claimed, so replicas share."""
+    """Subjects whose standing may have changed with the date.
+
+    No row lock: writers take the subject's advisory lock first and the standing row last,
+    so a sweep holding row locks while waiting for advisory ones could deadlock with them.
+    Two replicas sweeping the same subject serialise on its advisory lock; the second finds
+    the standing already current and publishes nothing.
+    """
     return [
         r["subject_id"]
         for r in await conn.fetch(
             "SELECT subject_id FROM credit_standing WHERE next_change_on <= $1 "
-            "ORDER BY next_change_on LIMIT $2 FOR UPDATE SKIP LOCKED",
+            "ORDER BY next_change_on LIMIT $2",
             today,
             limit,
         )

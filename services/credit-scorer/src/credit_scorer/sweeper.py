@@ -2,8 +2,9 @@
 listing lapses, a subject reaches six months of agreement, a cycle begins) are re-folded on
 the day, so their credit.grade-changed.v1 goes out without waiting for the next event.
 
-Each standing stores `next_change_on`; the sweep claims due rows with `SKIP LOCKED`, so any
-number of replicas can sweep at once and each subject is re-folded (and published) once.
+Each standing stores `next_change_on`; a re-fold moves it past the day swept. Replicas may
+sweep at once: they serialise per subject on its advisory lock, and a change is published
+once because the second re-fold finds the stored standing already current.
 """
 
 from __future__ import annotations
