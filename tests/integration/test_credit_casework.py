@@ -6,6 +6,7 @@ consumer use, then reads what was stored and what was staged in the outbox.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from decimal import Decimal
@@ -16,7 +17,13 @@ from credit_scorer.domain.dates import add_years, next_cycle_start
 from credit_scorer.standing import CreditBook, today
 from credit_scorer.sweeper import sweep
 from yibao.db import UnitOfWorkFactory, create_pool
-from yibao.events import DrgSettled, FeedbackOverdue, TracecodeAlerted, topics
+from yibao.events import (
+    DrgSettled,
+    FeedbackOverdue,
+    InstitutionRegistered,
+    TracecodeAlerted,
+    topics,
+)
 from yibao.problems import ProblemError
 from yibao.topology import SERVICES, repo_root
 
@@ -458,3 +465,37 @@ async def test_faulty_drg_cases_are_one_data_quality_finding_a_month(world: Cred
     )
     assert [(r["indicator_code"], r["evidence"]["first_case"]) for r in rows] == [("040201", "D-0")]
     assert (await world.file_kinds(code)).count("drg_data_quality") == 3
+
+
+async def test_a_subject_first_seen_in_an_event_takes_its_registration_date_later(
+    world: CreditWorld,
+) -> None:
+    code = "P" + uuid.uuid4().hex[:11].upper()
+    await world.deliver(topics.TRACECODE_ALERTED, _alert(code, "A-9"))
+    seen = await world.row(
+        "SELECT subject_type, agreement_from, source FROM credit_subjects WHERE subject_id = $1",
+        code,
+    )
+    assert (seen["source"], seen["agreement_from"]) == ("event", today())
+    assert (await world.standing(code))["grade"] is None, "no agreement on file: not graded"
+    registered_at = utc(today() - timedelta(days=400))
+    await world.deliver(
+        topics.INSTITUTION_REGISTERED,
+        InstitutionRegistered(
+            fixmedins_code=code,
+            name="某药房",
+            kind="pharmacy",
+            level="retail",
+            admdvs="150302",
+            api_key_hash="0" * 64,
+            registered_at=registered_at,
+        ),
+    )
+    known = await world.row(
+        "SELECT subject_type, agreement_from, source FROM credit_subjects WHERE subject_id = $1",
+        code,
+    )
+    assert tuple(known) == ("pharmacy", registered_at.date(), "registration")
+    standing = await world.standing(code)
+    assert (standing["score"], standing["grade"]) == (Decimal(95), "A")
+    assert [e["subject_type"] for e in await world.published(code)] == ["pharmacy"]
