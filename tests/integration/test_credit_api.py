@@ -177,6 +177,13 @@ async def test_an_institution_reads_and_contests_only_its_own_file(api: Api) -> 
     url = f"/v1/admin/objections/{filed['objection_id']}/decision"
     for refused in (theirs, api.bureau("inspector-1", "inspector")):
         _problem(await api.http.post(url, headers=refused, json=decision), 403, "forbidden")
+    nobody = api.bureau("visitor")  # a bureau token without any role
+    for path in (
+        f"/v1/subjects/{api.own}/file",
+        "/v1/admin/objections",
+        "/v1/lists/key_supervision",
+    ):
+        _problem(await api.http.get(path, headers=nobody), 403, "forbidden")
     assert (await api.http.post(f"/v1/subjects/{api.own}/credit")).status_code == 405
     _problem(await api.http.get(f"/v1/subjects/{api.own}/credit"), 401, "unauthorized")
 

@@ -17,7 +17,7 @@ from yibao.auth import AnyPrincipal, forbidden
 from yibao.problems import ProblemError
 
 from credit_scorer import repository as repo
-from credit_scorer.api.roles import Bureau
+from credit_scorer.api.roles import Bureau, is_staff
 from credit_scorer.domain.plan import PlanSubject, parse_period, plan
 from credit_scorer.standing import CreditBook
 
@@ -70,7 +70,7 @@ async def credit_list(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ListPage:
     """Who is on the red, black or key-supervision list now, in subject order."""
-    if list_name == "key_supervision" and principal.kind != "bureau":
+    if list_name == "key_supervision" and not is_staff(principal):
         raise forbidden("The key-supervision list is for bureau users.")
     rows = await repo.list_members(
         request.app.state.runtime.pool, list_name, after=cursor, limit=limit

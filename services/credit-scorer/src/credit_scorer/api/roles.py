@@ -20,16 +20,26 @@ def _role(role: str, action: str) -> Callable[[Principal], Awaitable[Principal]]
     return check
 
 
+BUREAU_ROLES = ("inspector", "reviewer", "approver")  # admin holds them all
+
+
+def is_staff(principal: Principal) -> bool:
+    """A bureau user holding a role; a bureau token without roles is no one's staff."""
+    return principal.is_bureau(*BUREAU_ROLES)
+
+
 async def _bureau(principal: AnyPrincipal) -> Principal:
-    if principal.kind != "bureau":
-        raise forbidden("This endpoint is for bureau users.")
+    if not is_staff(principal):
+        raise forbidden("This endpoint is for bureau users with a role.")
     return principal
 
 
 async def _own_file(subject_id: str, principal: AnyPrincipal) -> Principal:
-    """An institution acts only on its own file; any bureau user on any file. A dependency,
-    so a stranger is refused before its body is even read (never a 422 that tells it more)."""
+    """An institution acts only on its own file; bureau staff on any file. A dependency, so
+    a stranger is refused before its body is even read (never a 422 that tells it more)."""
     require_same_institution(principal, subject_id)
+    if principal.kind == "bureau" and not is_staff(principal):
+        raise forbidden("Reading or acting on a credit file needs a bureau role.")
     return principal
 
 
