@@ -5,9 +5,9 @@ batched handler, batch by batch as the consumer loop hands them over (processed-
 record, file entries, ledger rows, parked objections, the re-fold of each subject touched,
 standings and grade-changed events, one commit per batch), with as many batches in flight
 as the topic has partitions. Kafka is left out: its cost is `bench.bus`'s subject, this
-one measures what credit adds per event. Then every subject is re-folded from its ledger
-with the same code the API uses, and compared with the standing the incremental path
-stored: any difference fails the run.
+one measures what credit adds per event. Then every subject is re-folded from its whole
+ledger (the event path reads only the rows still live) and compared with the standing the
+incremental path stored: any difference fails the run.
 
     uv run python -m bench.credit --events 1000000 --subjects 50000
 
@@ -163,7 +163,7 @@ async def recompute(
     async with pool.acquire() as conn:
         for start in range(0, len(codes), RECOMPUTE_CHUNK):
             chunk = list(codes[start : start + RECOMPUTE_CHUNK])
-            folded = await evaluate_subjects(conn, book, chunk, on)
+            folded = await evaluate_subjects(conn, book, chunk, on, whole_ledger=True)
             stored = {
                 r["subject_id"]: (r["score"], r["grade"], r["tier"], sorted(r["lists"]))
                 for r in await conn.fetch(

@@ -141,7 +141,9 @@ async def test_the_stored_standing_is_always_the_full_recompute(
 ) -> None:
     code = await _play(world, ops)  # a fresh subject per example: examples never interfere
     async with world.pool.acquire() as conn:
-        folded = (await evaluate_subjects(conn, world.book, [code], today()))[code]
+        folded = (await evaluate_subjects(conn, world.book, [code], today(), whole_ledger=True))[
+            code
+        ]
     stored = await world.standing(code)
     standing = folded.standing
     assert (stored["score"], stored["grade"], sorted(stored["lists"])) == (

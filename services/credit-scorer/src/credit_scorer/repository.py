@@ -246,12 +246,23 @@ def to_row(record: asyncpg.Record) -> Deduction:
     )
 
 
-async def ledgers(conn: DbConnection, subject_ids: Sequence[str]) -> dict[str, list[Deduction]]:
-    """Every ledger row of these subjects."""
+async def ledgers(
+    conn: DbConnection,
+    subject_ids: Sequence[str],
+    *,
+    live_on: date | None = None,
+    listing_event_types: Iterable[str] = (),
+) -> dict[str, list[Deduction]]:
+    """The ledger rows of these subjects: all of them, or with `live_on` only those that can
+    still move a fold on or after that day — not yet expired, or of an event type whose
+    listing runs on its own clock. A years-long file then costs what its live rows cost."""
     found: dict[str, list[Deduction]] = {s: [] for s in subject_ids}
     for record in await conn.fetch(
-        f"SELECT {_DEDUCTION_COLUMNS} FROM deductions WHERE subject_id = ANY($1::text[])",
+        f"SELECT {_DEDUCTION_COLUMNS} FROM deductions WHERE subject_id = ANY($1::text[]) "
+        "AND ($2::date IS NULL OR expires_at > $2 OR event_type = ANY($3::text[]))",
         list(subject_ids),
+        live_on,
+        sorted(set(listing_event_types)),
     ):
         found[record["subject_id"]].append(to_row(record))
     return found

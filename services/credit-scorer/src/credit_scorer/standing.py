@@ -43,6 +43,11 @@ class CreditBook:
         raw = read_config()
         return cls(tree=load_tree(raw), policies=load_policies(raw), calendar=load_calendar(raw))
 
+    @property
+    def listing_event_types(self) -> frozenset[str]:
+        """Event types whose black listing outlives the row's validity, in any version."""
+        return frozenset(t for p in self.policies for t in p.blacklist_event_types)
+
     def policy(self, on: date) -> Policy:
         """The policy version in force on a day."""
         return policy_for(on, self.policies)
@@ -54,17 +59,32 @@ def today() -> date:
 
 
 async def evaluate_subjects(
-    conn: DbConnection, book: CreditBook, subject_ids: Iterable[str], as_of: date
+    conn: DbConnection,
+    book: CreditBook,
+    subject_ids: Iterable[str],
+    as_of: date,
+    *,
+    whole_ledger: bool = False,
 ) -> dict[str, Evaluation]:
-    """Fold each subject's ledger on `as_of` (a subject not known yet: ungraded, full marks)."""
-    return (await _fold(conn, book, sorted(set(subject_ids)), as_of))[2]
+    """Fold each subject's ledger on `as_of` (a subject not known yet: ungraded, full marks).
+
+    By default only the rows still live on `as_of` are read, which folds to the same
+    standing; `whole_ledger` folds every row, as the definition does (the recompute check).
+    """
+    ids = sorted(set(subject_ids))
+    return (await _fold(conn, book, ids, as_of, whole_ledger=whole_ledger))[2]
 
 
 async def _fold(
-    conn: DbConnection, book: CreditBook, ids: list[str], as_of: date
+    conn: DbConnection, book: CreditBook, ids: list[str], as_of: date, *, whole_ledger: bool
 ) -> tuple[dict[str, repo.SubjectFacts], dict[str, list[GradeMark]], dict[str, Evaluation]]:
     facts = await repo.subject_facts(conn, ids)
-    ledgers = await repo.ledgers(conn, ids)
+    ledgers = await repo.ledgers(
+        conn,
+        ids,
+        live_on=None if whole_ledger else as_of,
+        listing_event_types=book.listing_event_types,
+    )
     history = await repo.grade_history(conn, ids)
     overrides = await repo.approved_overrides(conn, ids)
     evaluated = {
@@ -99,7 +119,7 @@ async def refresh(
     if not ids:
         return {}
     await repo.lock_subjects(conn, ids)
-    kinds, history, evaluated = await _fold(conn, book, ids, as_of)
+    kinds, history, evaluated = await _fold(conn, book, ids, as_of, whole_ledger=False)
     before = await repo.published(conn, list(evaluated))
     marks: list[tuple[str, GradeMark]] = []
     entries: list[repo.FileEntry] = []
