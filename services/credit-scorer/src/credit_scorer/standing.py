@@ -19,6 +19,7 @@ from yibao.db import DbConnection, UnitOfWork
 from yibao.events import CreditGradeChanged
 
 from credit_scorer import repository as repo
+from credit_scorer import standing_repository as standings
 from credit_scorer.domain.config import read_config
 from credit_scorer.domain.dates import WorkingCalendar, load_calendar
 from credit_scorer.domain.evaluation import Evaluation, evaluate
@@ -26,7 +27,7 @@ from credit_scorer.domain.grading import GradeMark
 from credit_scorer.domain.indicators import IndicatorTree, load_tree
 from credit_scorer.domain.policy import Policy, load_policies, policy_for
 
-NO_STANDING = repo.Published(None, None, ())
+NO_STANDING = standings.Published(None, None, ())
 """What a subject never evaluated counts as: publishing "still ungraded" is not a change."""
 
 
@@ -85,8 +86,8 @@ async def _fold(
         live_on=None if whole_ledger else as_of,
         listing_event_types=book.listing_event_types,
     )
-    history = await repo.grade_history(conn, ids)
-    overrides = await repo.approved_overrides(conn, ids)
+    history = await standings.grade_history(conn, ids)
+    overrides = await standings.approved_overrides(conn, ids)
     evaluated = {
         sid: evaluate(
             ledgers[sid],
@@ -120,7 +121,7 @@ async def refresh(
         return {}
     await repo.lock_subjects(conn, ids)
     kinds, history, evaluated = await _fold(conn, book, ids, as_of, whole_ledger=False)
-    before = await repo.published(conn, list(evaluated))
+    before = await standings.published(conn, list(evaluated))
     marks: list[tuple[str, GradeMark]] = []
     entries: list[repo.FileEntry] = []
     now = datetime.now(UTC)
@@ -132,7 +133,7 @@ async def refresh(
         previous = before.get(sid, NO_STANDING)
         lists = tuple(sorted(item.value for item in standing.lists))
         tier = standing.tier.value if standing.tier else None
-        if previous == repo.Published(standing.grade, tier, lists):
+        if previous == standings.Published(standing.grade, tier, lists):
             continue
         kind = kinds[sid].subject_type if sid in kinds else "hospital"
         event = CreditGradeChanged.model_validate(
@@ -164,8 +165,8 @@ async def refresh(
                 },
             )
         )
-    await repo.store_standings(conn, evaluated)
-    await repo.add_grade_marks(conn, marks)
+    await standings.store_standings(conn, evaluated)
+    await standings.add_grade_marks(conn, marks)
     await repo.record_events(conn, entries)
     return evaluated
 

@@ -17,7 +17,7 @@ from datetime import date
 
 from yibao.db import UnitOfWork
 
-from credit_scorer import repository as repo
+from credit_scorer import standing_repository as standings
 from credit_scorer.standing import CreditBook, refresh, today
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ async def sweep(
     total = 0
     while True:
         async with uow_factory() as uow:
-            due = await repo.due_for_reevaluation(uow.conn, on, batch_size)
+            due = await standings.due_for_reevaluation(uow.conn, on, batch_size)
             if not due:
                 return total
             await refresh(uow, book, due, on)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from yibao.auth import AnyPrincipal, forbidden
 from yibao.problems import ProblemError
 
-from credit_scorer import repository as repo
+from credit_scorer import standing_repository as standings
 from credit_scorer.api.roles import Bureau, is_staff
 from credit_scorer.domain.plan import PlanSubject, parse_period, plan
 from credit_scorer.standing import CreditBook
@@ -72,7 +72,7 @@ async def credit_list(
     """Who is on the red, black or key-supervision list now, in subject order."""
     if list_name == "key_supervision" and not is_staff(principal):
         raise forbidden("The key-supervision list is for bureau users.")
-    rows = await repo.list_members(
+    rows = await standings.list_members(
         request.app.state.runtime.pool, list_name, after=cursor, limit=limit
     )
     return ListPage(
@@ -114,7 +114,7 @@ async def inspection_plan(
         ) from exc
     book: CreditBook = request.app.state.credit_book
     policy = book.policy(start)
-    rows = await repo.plan_subjects(request.app.state.runtime.pool)
+    rows = await standings.plan_subjects(request.app.state.runtime.pool)
     due = plan(
         (
             PlanSubject(
