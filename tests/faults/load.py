@@ -17,9 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from settlement_ingest.schemas import DrgSettlementIn
 
 from tests.e2e.conftest import Pharmacy, line, sale_body
 
+DRG_EXAMPLE: dict[str, Any] = DrgSettlementIn.model_json_schema()["examples"][0]
+"""The documented example case; each DRG request gets its own visit id."""
 RETRY_PAUSE_S = 0.3
 MAX_RETRY_PAUSE_S = 2.0
 GIVE_UP_AFTER_S = 120.0
@@ -138,18 +141,7 @@ class Stream:
     async def _drg_cases(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             case = f"ZY{uuid.uuid4().hex[:16].upper()}"
-            body = {
-                "fixmedins_code": self.hospital.code,
-                "mdtrt_id": case,
-                "certno": "150302196505051233",
-                "drg_code": "ES23",
-                "weight": 1.23,
-                "los_days": 8,
-                "total_cost": 15600.50,
-                "fund_paid": 11000.00,
-                "discharge_status": "improved",
-                "discharge_date": "2026-11-20",
-            }
+            body = {**DRG_EXAMPLE, "fixmedins_code": self.hospital.code, "mdtrt_id": case}
             request = Request("drg", str(uuid.uuid4()), self.hospital)
             self._spawn(self._submit(request, "/v1/drg-settlements", body, "drg_settlement_id"))
             await asyncio.sleep(0.5)

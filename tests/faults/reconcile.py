@@ -90,28 +90,31 @@ async def event_ids_by_key(bootstrap: str, topic: str, field_name: str) -> dict[
     return ids
 
 
+async def count_by(dsn: str, query: str, keys: list[str]) -> Counter[str]:
+    """How many rows `query` (one column, filtered by `= ANY($1)`) returns for each key."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return Counter(str(r[0]) for r in await conn.fetch(query, keys))
+    finally:
+        await conn.close()
+
+
 async def sales_row(
     sales: list[Request], finals: dict[str, str], decided: dict[str, set[str]], ingest_dsn: str
 ) -> Row:
     """Sales: one settlement row per key, one decided event id, the expected final status."""
     row = Row("sale", sent=len(sales))
-    keys = [r.key for r in sales]
-    conn = await asyncpg.connect(ingest_dsn)
-    try:
-        per_key = Counter(
-            r["idempotency_key"]
-            for r in await conn.fetch(
-                "SELECT idempotency_key FROM settlements WHERE idempotency_key = ANY($1)", keys
-            )
-        )
-    finally:
-        await conn.close()
+    per_key = await count_by(
+        ingest_dsn,
+        "SELECT idempotency_key FROM settlements WHERE idempotency_key = ANY($1)",
+        [r.key for r in sales],
+    )
     for request in sales:
         if not request.accepted:
             row.lost.append(f"never accepted: {request.key} {request.answers[-3:]}")
             continue
         row.accepted += 1
-        (settlement_id,) = request.ids if len(request.ids) == 1 else (sorted(request.ids)[0],)
+        settlement_id = min(request.ids)
         if len(request.ids) > 1 or per_key[request.key] > 1 or len(decided[settlement_id]) > 1:
             row.duplicated.append(settlement_id)
         status = finals.get(settlement_id)
@@ -127,18 +130,11 @@ async def sales_row(
 async def movements_row(movements: list[Request], validator_dsn: str) -> Row:
     """Stock movements: every code of an accepted movement stocked exactly once."""
     row = Row("movement", sent=len(movements))
-    codes = [c for r in movements for c in r.codes]
-    conn = await asyncpg.connect(validator_dsn)
-    try:
-        stocked = Counter(
-            r["key"]
-            for r in await conn.fetch(
-                "SELECT key FROM code_history WHERE key = ANY($1) AND event = 'purchase_in'",
-                codes,
-            )
-        )
-    finally:
-        await conn.close()
+    stocked = await count_by(
+        validator_dsn,
+        "SELECT key FROM code_history WHERE key = ANY($1) AND event = 'purchase_in'",
+        [c for r in movements for c in r.codes],
+    )
     for request in movements:
         if not request.accepted:
             row.lost.append(f"never accepted: {request.key}")
@@ -157,23 +153,17 @@ async def movements_row(movements: list[Request], validator_dsn: str) -> Row:
 async def drg_row(cases: list[Request], published: dict[str, set[str]], ingest_dsn: str) -> Row:
     """DRG cases: one stored row per key and one `drg.settled` event id per case."""
     row = Row("drg", sent=len(cases))
-    conn = await asyncpg.connect(ingest_dsn)
-    try:
-        per_key = Counter(
-            r["idempotency_key"]
-            for r in await conn.fetch(
-                "SELECT idempotency_key FROM drg_settlements WHERE idempotency_key = ANY($1)",
-                [r.key for r in cases],
-            )
-        )
-    finally:
-        await conn.close()
+    per_key = await count_by(
+        ingest_dsn,
+        "SELECT idempotency_key FROM drg_settlements WHERE idempotency_key = ANY($1)",
+        [r.key for r in cases],
+    )
     for request in cases:
         if not request.accepted:
             row.lost.append(f"never accepted: {request.key}")
             continue
         row.accepted += 1
-        (case_id,) = sorted(request.ids)[:1]
+        case_id = min(request.ids)
         if len(request.ids) > 1 or per_key[request.key] > 1 or len(published[case_id]) > 1:
             row.duplicated.append(case_id)
         elif not published[case_id]:
