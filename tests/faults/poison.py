@@ -18,7 +18,8 @@ from yibao.embedded.platform import Platform
 from yibao.events.envelope import TYPE_PREFIX
 from yibao.events.topics import dlq_topic
 
-from tests.faults.reconcile import POISON_HEADER, header, read_topic
+from tests.faults.reconcile import POISON_HEADER
+from tests.kafka_topics import header, read_topic
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from tests.faults.load import Ledger, Request
+from tests.kafka_topics import header, read_topic
 
 POISON_HEADER = "fault_poison_id"
 """Marks the harness's own poison records, which are not the services' events."""
@@ -43,40 +43,6 @@ def accounting_table(rows: list[Row]) -> str:
         for r in rows
     ]
     return "\n".join(lines)
-
-
-async def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
-    """Every record of a topic up to its current end (no group, nothing committed)."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        fetch_max_wait_ms=100,
-    )
-    await consumer.start()
-    try:
-        partitions = [
-            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        ends = await consumer.end_offsets(partitions)
-        records: list[ConsumerRecord[bytes, bytes]] = []
-        seen = dict.fromkeys(partitions, 0)
-        while any(seen[tp] < ends[tp] for tp in partitions):
-            batches = await consumer.getmany(timeout_ms=500)
-            for tp, batch in batches.items():
-                records.extend(batch)
-                seen[tp] = batch[-1].offset + 1
-        return records
-    finally:
-        await consumer.stop()
-
-
-def header(record: ConsumerRecord[bytes, bytes], name: str) -> str | None:
-    for key, value in record.headers:
-        if key == name:
-            return bytes(value).decode()
-    return None
 
 
 async def event_ids_by_key(bootstrap: str, topic: str, field_name: str) -> dict[str, set[str]]:
