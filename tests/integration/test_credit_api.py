@@ -199,8 +199,9 @@ async def test_the_casework_endpoints_end_to_end(api: Api) -> None:
         ),
         201,
     )
-    queue = await _ok(await api.http.get("/v1/admin/objections", headers=reviewer))
-    assert filed["objection_id"] in [o["objection_id"] for o in queue]  # type: ignore[index]
+    assert filed["overdue"] is False
+    listed = (await api.http.get("/v1/admin/objections", headers=reviewer)).json()
+    assert filed["objection_id"] in [o["objection_id"] for o in listed]
     url = f"/v1/admin/objections/{filed['objection_id']}/decision"
     decided = await _ok(
         await api.http.post(url, headers=reviewer, json={"accepted": True, "reason": "核实"})
@@ -369,3 +370,17 @@ async def test_overdue_feedback_arrives_over_the_bus_once_and_garbage_goes_to_th
     assert sum(e["kind"] == "feedback_overdue" for e in file["entries"]) == 2
     dead = await _dead_letters(api, topics.FEEDBACK_OVERDUE)
     assert [dict(r.headers)["yibao_dlq_reason"] for r in dead] == [b"invalid_payload"]
+
+
+async def test_the_indicator_tree_and_policies_are_published(api: Api) -> None:
+    mine = api.institution(api.own)
+    tree = await _ok(await api.http.get("/v1/credit/indicators", headers=mine))
+    levels = [n["level"] for n in tree["indicators"]]
+    assert (levels.count(1), levels.count(2), levels.count(3)) == (6, 23, 59)
+    fraud = next(n for n in tree["indicators"] if n["code"] == "010403")
+    assert fraud["rule"]["appealable"] is False
+    policies = (await api.http.get("/v1/credit/policies", headers=mine)).json()
+    assert [p["effective_from"] for p in policies] == ["2025-01-01", "2026-04-01"]
+    assert policies[1]["repair_waiting_months"] == 3
+    assert "Assumption" in policies[1]["notes"]["repair_review_working_days"]
+    _problem(await api.http.get("/v1/credit/policies"), 401, "unauthorized")

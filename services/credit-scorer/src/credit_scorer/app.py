@@ -7,7 +7,7 @@ import asyncio
 from fastapi import FastAPI
 from yibao.service import Runtime, create_service_app
 
-from credit_scorer.api import casework, credit, lists, practitioners, subjects
+from credit_scorer.api import casework, configuration, credit, lists, practitioners, subjects
 from credit_scorer.handlers import build_handlers
 from credit_scorer.settings import CreditSettings
 from credit_scorer.standing import CreditBook
@@ -45,6 +45,7 @@ def create_app(settings: CreditSettings | None = None) -> FastAPI:
             credit.router,
             casework.router,
             lists.router,
+            configuration.router,
         ],
         handlers=build_handlers(book),
         on_start=on_start,

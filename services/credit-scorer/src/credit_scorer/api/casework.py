@@ -58,6 +58,7 @@ class ObjectionOut(BaseModel):
     decided_by: str | None
     decided_on: date | None
     decision_reason: str | None
+    overdue: bool = Field(description="still undecided after `review_due`")
 
 
 class RepairIn(RequestModel):
@@ -91,6 +92,7 @@ class RepairOut(BaseModel):
     approved_by: str | None
     approved_on: date | None
     repaired_from: date | None = Field(description="the row stops counting from this day")
+    overdue: bool = Field(description="no reviewer decision yet, after `review_due`")
 
 
 class OverrideIn(RequestModel):
@@ -115,7 +117,15 @@ class OverrideOut(BaseModel):
 def _objection(record: Any) -> ObjectionOut:
     values = dict(record)
     values["source"] = values.pop("source_ref")
+    due = values["review_due"]
+    values["overdue"] = values["state"] == "pending" and due is not None and today() > due
     return ObjectionOut(**values)
+
+
+def _repair(record: Any) -> RepairOut:
+    values = dict(record)
+    values["overdue"] = values["state"] == "pending" and today() > values["review_due"]
+    return RepairOut(**values)
 
 
 def _book(request: Request) -> CreditBook:
@@ -206,13 +216,13 @@ async def apply_repair(
             on=today(),
         )
         await uow.commit()
-    return RepairOut(**dict(record))
+    return _repair(record)
 
 
 @router.get("/subjects/{subject_id}/repairs", response_model=list[RepairOut])
 async def subject_repairs(subject_id: str, principal: OwnFile, request: Request) -> list[RepairOut]:
     rows = await cases.subject_repairs(request.app.state.runtime.pool, subject_id)
-    return [RepairOut(**dict(r)) for r in rows]
+    return [_repair(r) for r in rows]
 
 
 @router.get("/admin/repairs", response_model=list[RepairOut])
@@ -224,7 +234,7 @@ async def repair_queue(
 ) -> list[RepairOut]:
     """Applications in one state, earliest deadline first."""
     rows = await cases.repairs_in_state(request.app.state.runtime.pool, state, limit=limit)
-    return [RepairOut(**dict(r)) for r in rows]
+    return [_repair(r) for r in rows]
 
 
 @router.post("/admin/repairs/{repair_id}/review", response_model=RepairOut)
@@ -242,7 +252,7 @@ async def review_repair(
             on=today(),
         )
         await uow.commit()
-    return RepairOut(**dict(record))
+    return _repair(record)
 
 
 @router.post("/admin/repairs/{repair_id}/approval", response_model=RepairOut)
@@ -260,7 +270,7 @@ async def approve_repair(
             on=today(),
         )
         await uow.commit()
-    return RepairOut(**dict(record))
+    return _repair(record)
 
 
 @router.post(
