@@ -384,3 +384,26 @@ async def test_the_indicator_tree_and_policies_are_published(api: Api) -> None:
     assert policies[1]["repair_waiting_months"] == 3
     assert "Assumption" in policies[1]["notes"]["repair_review_working_days"]
     _problem(await api.http.get("/v1/credit/policies"), 401, "unauthorized")
+
+
+async def test_a_practitioners_credit_is_their_12_point_status(api: Api) -> None:
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    certno = f"PH{uuid.uuid4().hex[:10].upper()}"
+    recorded = await api.http.post(
+        f"/v1/admin/practitioners/{certno}/points",
+        headers=admin,
+        json={
+            "points": 9,
+            "decided_at": today().isoformat(),
+            "reason": "冒名结算",
+            "suspension_months": 2,
+            "subject_type": "pharmacist",
+        },
+    )
+    assert recorded.status_code == 200, recorded.text
+    credit = await _ok(await api.http.get(f"/v1/subjects/{certno}/credit", headers=admin))
+    assert (credit["subject_type"], credit["grade"], credit["tier"]) == ("pharmacist", None, None)
+    assert credit["practitioner"]["status"] == "suspended"
+    assert credit["practitioner"]["year_points"] == 9
+    unknown = await _ok(await api.http.get(f"/v1/subjects/{api.own}/credit", headers=admin))
+    assert unknown["practitioner"] is None

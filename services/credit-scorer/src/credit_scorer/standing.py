@@ -172,7 +172,12 @@ async def refresh(
 
 
 async def subject_type(conn: DbConnection, subject_id: str) -> str:
-    """What kind of subject this is, as its registration said (institutions default to
-    hospital until their `institution.registered.v1` arrives)."""
+    """What kind of subject this is: as the registry says, else as the 12-point system knows
+    the person, else an institution (hospital until its `institution.registered.v1`)."""
     facts = await repo.subject_facts(conn, [subject_id])
-    return facts[subject_id].subject_type if subject_id in facts else "hospital"
+    if subject_id in facts:
+        return facts[subject_id].subject_type
+    person: str | None = await conn.fetchval(
+        "SELECT subject_type FROM practitioner_status WHERE certno = $1", subject_id
+    )
+    return person or "hospital"

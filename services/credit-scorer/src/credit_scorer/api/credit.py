@@ -17,6 +17,7 @@ from credit_scorer.api.roles import Inspector, OwnFile
 from credit_scorer.domain.evaluation import Evaluation
 from credit_scorer.domain.sources import Finding
 from credit_scorer.findings import add_findings
+from credit_scorer.practitioners import current_status
 from credit_scorer.standing import CreditBook, evaluate_subjects, subject_type, today
 
 router = APIRouter(prefix="/v1", tags=["credit"])
@@ -33,6 +34,13 @@ class DeductionOut(BaseModel):
     expires_at: date
 
 
+class PractitionerStanding(BaseModel):
+    year_points: int
+    status: str
+    suspended_until: date | None
+    banned_until: date | None
+
+
 class CreditOut(BaseModel):
     subject_id: str
     subject_type: str
@@ -44,6 +52,9 @@ class CreditOut(BaseModel):
     veto: str | None = Field(default=None, description="the event type forcing D, if any")
     override_id: str | None = Field(
         default=None, description="the approved manual grade in force, if any"
+    )
+    practitioner: PractitionerStanding | None = Field(
+        default=None, description="practitioners: the 12-point system's status (no grade A–D)"
     )
 
 
@@ -105,7 +116,16 @@ async def credit(subject_id: str, principal: OwnFile, request: Request) -> Credi
     async with request.app.state.runtime.pool.acquire() as conn:
         kind = await subject_type(conn, subject_id)
         result = (await evaluate_subjects(conn, book, [subject_id], today()))[subject_id]
-    return credit_out(subject_id, kind, result)
+        person = await current_status(conn, subject_id, today())
+    answer = credit_out(subject_id, kind, result)
+    if person is not None:
+        answer.practitioner = PractitionerStanding(
+            year_points=person.year_points,
+            status=person.status.value,
+            suspended_until=person.suspended_until,
+            banned_until=person.banned_until,
+        )
+    return answer
 
 
 @router.post(
