@@ -34,6 +34,8 @@ class Servers:
     postgres: str
     idempotent: bool
     external_broker: bool
+    pids: dict[str, int] = field(default_factory=dict)
+    """The embedded broker's and database's processes, for CPU accounting (none if external)."""
 
 
 @contextlib.asynccontextmanager
@@ -67,6 +69,14 @@ async def open_servers(root: Path, *, idempotence: bool = True) -> AsyncIterator
             postgres="external" if postgres is None else "embedded, fsync on",
             idempotent=idempotence and (kafka is None or kafka.supports_idempotence),
             external_broker=kafka is None,
+            pids={
+                name: pid
+                for name, pid in (
+                    ("broker", kafka.pid if kafka else None),
+                    ("postgres", postgres.pid if postgres else None),
+                )
+                if pid is not None
+            },
         )
     finally:
         if kafka is not None:
@@ -161,6 +171,38 @@ class CpuClock:
 
     def cpu_since(self) -> float:
         return time.process_time() - self.cpu
+
+
+_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2 :].split()  # after "pid (comm) "
+
+
+def cpu_seconds(pid: int, *, with_children: bool) -> float:
+    """User + system CPU of a process (all its threads), and of its direct children if asked.
+
+    Children cover PostgreSQL's backends under the postmaster; a child that exited since the
+    last reading takes its CPU with it, so connections must be long-lived (pooled).
+    """
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        fields = _stat_fields(int(entry.name))
+        if fields and (int(entry.name) == pid or (with_children and int(fields[1]) == pid)):
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / _TICKS_PER_S
+
+
+def cpu_readings(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds so far of each named process (PostgreSQL: with its backends)."""
+    return {name: cpu_seconds(pid, with_children=name == "postgres") for name, pid in pids.items()}
 
 
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

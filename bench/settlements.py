@@ -28,7 +28,16 @@ from yibao.embedded import create_topics, free_port
 from yibao.embedded.platform import Platform
 from yibao.topology import SERVICES
 
-from bench.common import Servers, open_servers, paced, percentile, render_table, run
+from bench.common import (
+    Servers,
+    cpu_readings,
+    open_servers,
+    paced,
+    percentile,
+    render_table,
+    run,
+)
+from bench.http_load import LoadClient
 
 LINES_PER_SALE = 3
 PHARMACIES = 20
@@ -221,10 +230,9 @@ class Pos:
         }
 
 
-async def offered_load(pos: Pos, rate: int, seconds: float) -> RateResult:
+async def offered_load(pos: Pos, load: LoadClient, rate: int, seconds: float) -> RateResult:
     """Open loop: requests start on schedule whether or not earlier ones have answered."""
     result = RateResult(rate, round(rate * seconds))
-    url = pos.url("settlement-ingest", "/v1/settlements")
     inflight: list[asyncio.Task[None]] = []
     counter = 0
 
@@ -232,11 +240,11 @@ async def offered_load(pos: Pos, rate: int, seconds: float) -> RateResult:
         headers, body = pos.sale(n)
         started = time.perf_counter()
         try:
-            r = await pos.http.post(url, headers=headers, json=body)
+            r = await load.request("POST", "/v1/settlements", headers, body)
             status = r.status_code
             if status in (200, 202):
                 result.ids.append(r.json()["settlement_id"])
-        except httpx.HTTPError:
+        except OSError:
             status = 0
         result.latencies_s.append(time.perf_counter() - started)
         result.statuses[status] = result.statuses.get(status, 0) + 1
@@ -308,6 +316,7 @@ async def _bench(servers: Servers, root: Path, opts: Options) -> int:
     await platform.start_infrastructure()
     await platform.start_services()
     rows: list[list[str]] = []
+    cpu_rows: list[list[str]] = []
     try:
         limits = httpx.Limits(max_connections=2000, max_keepalive_connections=500)
         async with httpx.AsyncClient(timeout=30, limits=limits) as http:
@@ -316,9 +325,26 @@ async def _bench(servers: Servers, root: Path, opts: Options) -> int:
             await pos.set_up(need * LINES_PER_SALE // PHARMACIES + LINES_PER_SALE)
             # Warm-up: connections, caches, and the broker JVM's JIT (its CPU per request
             # falls by a third once warm on this machine).
-            await offered_load(pos, 50, opts.warmup_s)
+            load = LoadClient(platform.services["settlement-ingest"].url)
+            await offered_load(pos, load, 50, opts.warmup_s)
+            pids = {
+                **{name: service.process.pid for name, service in platform.services.items()},
+                **servers.pids,
+                "load client": os.getpid(),
+            }
             for rate in opts.rates:
-                result = await offered_load(pos, rate, opts.seconds)
+                before = cpu_readings(pids)
+                result = await offered_load(pos, load, rate, opts.seconds)
+                used = {k: v - before[k] for k, v in cpu_readings(pids).items()}
+                answered = max(1, len(result.latencies_s))
+                cpu_rows.append(
+                    [
+                        f"{rate}/s",
+                        *(f"{used[name] / answered * 1000:.2f}" for name in pids),
+                        f"{sum(used.values()) / answered * 1000:.2f}",
+                        f"{sum(used.values()) / result.seconds / (os.cpu_count() or 1):.0%}",
+                    ]
+                )
                 stages = await stage_breakdown(platform, result.ids)
                 ok = result.statuses.get(200, 0)
                 rows.append(
@@ -335,6 +361,7 @@ async def _bench(servers: Servers, root: Path, opts: Options) -> int:
                         f"{stages['ingest_commit_to_decision_p50_ms']:.1f}",
                     ]
                 )
+            await load.close()
     finally:
         await asyncio.to_thread(platform.stop)
     print(
@@ -363,6 +390,8 @@ async def _bench(servers: Servers, root: Path, opts: Options) -> int:
         f"\n{LINES_PER_SALE} coded lines per settlement; open loop; client, broker, database "
         "and five services share this machine."
     )
+    print("\nCPU ms per answered settlement, by process (from /proc, over each rate's run):\n")
+    print(render_table(["offered", *pids, "total", "machine"], cpu_rows))
     return 0
 
 

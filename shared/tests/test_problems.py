@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 
+import asyncpg
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -75,6 +76,10 @@ def _app() -> FastAPI:
     @app.get("/v1/boom")
     async def boom() -> None:
         raise RuntimeError(SECRET_IN_EXCEPTION)
+
+    @app.get("/v1/database-down")
+    async def database_down() -> None:
+        raise asyncpg.exceptions.CannotConnectNowError("the database system is starting up")
 
     @app.get("/v1/subjects/{certno}/file")
     async def person_boom(certno: str) -> None:
@@ -231,6 +236,17 @@ def test_an_unhandled_exception_is_500_without_its_text(
     logged = [r for r in caplog.records if r.name == "yibao.problems"]
     assert logged
     assert logged[0].exc_info is not None
+
+
+def test_an_unreachable_dependency_is_503_with_retry_after(client: TestClient) -> None:
+    """A database restart is an outage to wait out, not a server bug: the POS retries."""
+    response = client.get("/v1/database-down")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == PROBLEM_JSON
+    assert int(response.headers["retry-after"]) > 0
+    problem = response.json()
+    assert problem["code"] == "dependency_unavailable"
+    assert "starting up" not in response.text
 
 
 def test_the_unhandled_error_log_names_the_route_not_the_id_number_in_the_path(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from yibao.auth import issue_bureau_jwt
 
@@ -144,3 +146,36 @@ async def test_drg_cases_are_accepted_once_per_visit(client: Client) -> None:
     changed = await client.http.post(url, headers=hospital.headers, json={**case, "los_days": 9})
     assert changed.status_code == 422
     assert changed.json()["code"] == "idempotency_key_reuse"
+
+
+async def test_a_rotated_key_replaces_the_old_one_on_every_service(client: Client) -> None:
+    pharmacy = await client.register()
+    rotate = client.url("settlement-ingest", f"/v1/admin/institutions/{pharmacy.code}/api-key")
+    assert (await client.http.post(rotate)).status_code == 401
+    assert (await client.http.post(rotate, headers=pharmacy.headers)).status_code == 401
+    response = await client.http.post(rotate, headers=client.admin)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["fixmedins_code"] == pharmacy.code
+    new = {"Authorization": f"Bearer {body['api_key']}"}
+    assert new != pharmacy.headers
+
+    own_sale = client.url("settlement-ingest", "/v1/settlements/none-such")
+    assert (await client.http.get(own_sale, headers=pharmacy.headers)).status_code == 401
+    assert (await client.http.get(own_sale, headers=new)).status_code == 404
+    # Another service learns the new hash from institution.registered.v1 (bounded wait).
+    stats = client.url("disclosure-publisher", f"/v1/institutions/{pharmacy.code}/stats")
+    deadline = asyncio.get_running_loop().time() + 15
+    status = 0
+    while asyncio.get_running_loop().time() < deadline:
+        status = (
+            await client.http.get(stats, params={"period": "2026-11"}, headers=new)
+        ).status_code
+        if status == 200:
+            break
+        await asyncio.sleep(0.2)
+    assert status == 200
+
+    unknown = client.url("settlement-ingest", "/v1/admin/institutions/P99999999999/api-key")
+    missing = await client.http.post(unknown, headers=client.admin)
+    assert (missing.status_code, missing.json()["code"]) == (404, "institution_not_found")

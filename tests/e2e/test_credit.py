@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from yibao.auth import issue_bureau_jwt
 
-from tests.e2e.conftest import Client
+from tests.e2e.conftest import Client, Pharmacy, codes_for, line
 
 pytestmark = pytest.mark.e2e
 
@@ -53,3 +55,96 @@ async def test_a_finding_is_a_deduction_the_institution_can_read(client: Client)
     )
     assert ambiguous.status_code == 422
     assert ambiguous.json()["code"] == "unknown_indicator"
+
+
+async def _known_to_credit(client: Client, pharmacy: Pharmacy) -> None:
+    """Credit learns the institution and its key from `institution.registered.v1`."""
+    url = client.url("credit-scorer", f"/v1/subjects/{pharmacy.code}/credit")
+    for _ in range(100):
+        if (await client.http.get(url, headers=pharmacy.headers)).status_code == 200:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"credit never learned {pharmacy.code}")
+
+
+async def test_objection_then_fraud_reaches_the_validator(client: Client) -> None:
+    pharmacy, other = await client.register(), await client.register()
+    await _known_to_credit(client, pharmacy)
+    await _known_to_credit(client, other)
+    secret = client.platform.jwt_secret
+    inspector = {
+        "Authorization": "Bearer " + issue_bureau_jwt("insp-1", ["inspector"], secret=secret)
+    }
+    reviewer = {"Authorization": "Bearer " + issue_bureau_jwt("rev-1", ["reviewer"], secret=secret)}
+    credit = client.url("credit-scorer", f"/v1/subjects/{pharmacy.code}/credit")
+    registered = await client.http.post(
+        client.url("credit-scorer", "/v1/admin/subjects"),
+        headers=client.admin,
+        json={
+            "subject_id": pharmacy.code,
+            "subject_type": "pharmacy",
+            "agreement_from": "2020-01-01",
+        },
+    )
+    assert registered.status_code == 200, registered.text  # known from its registration
+    assert registered.json()["grade"] == "A"
+
+    findings = client.url("credit-scorer", f"/v1/admin/subjects/{pharmacy.code}/findings")
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    for body in (
+        {"event_type": "inspection_finding", "indicator_code": "010102", "decided_on": today},
+        {"event_type": "complaint", "indicator_code": "050101", "decided_on": today},
+        {"event_type": "complaint", "indicator_code": "030201", "decided_on": today},
+    ):
+        filed = await client.http.post(findings, headers=inspector, json=body)
+        assert filed.status_code == 201, filed.text
+    standing = (await client.http.get(credit, headers=pharmacy.headers)).json()
+    assert (float(standing["score"]), standing["grade"]) == (88.0, "B")
+    contested = next(d for d in standing["deductions"] if d["indicator"] == "030201")
+
+    objection = {"deduction_id": contested["deduction_id"], "grounds": "投诉已撤回"}
+    objections = client.url("credit-scorer", f"/v1/subjects/{pharmacy.code}/objections")
+    assert (
+        await client.http.post(objections, headers=other.headers, json=objection)
+    ).status_code == 403
+    filed = await client.http.post(objections, headers=pharmacy.headers, json=objection)
+    assert filed.status_code == 201, filed.text
+    assert (await client.http.get(credit, headers=pharmacy.headers)).json()["grade"] == "A"
+    decided = await client.http.post(
+        client.url(
+            "credit-scorer", f"/v1/admin/objections/{filed.json()['objection_id']}/decision"
+        ),
+        headers=reviewer,
+        json={"accepted": False, "reason": "投诉属实"},
+    )
+    assert decided.status_code == 200, decided.text
+    assert (await client.http.get(credit, headers=pharmacy.headers)).json()["grade"] == "B"
+
+    fraud = await client.http.post(
+        findings, headers=inspector, json={"event_type": "fraud_confirmed", "decided_on": today}
+    )
+    assert fraud.status_code == 201, fraud.text
+    assert fraud.json()["lists"] == ["black", "key_supervision"]
+    black = await client.http.get(
+        client.url("credit-scorer", "/v1/lists/black"), headers=other.headers
+    )
+    assert pharmacy.code in [e["subject_id"] for e in black.json()["entries"]]
+    file = await client.http.get(
+        client.url("credit-scorer", f"/v1/subjects/{pharmacy.code}/file"), headers=pharmacy.headers
+    )
+    kinds = {e["kind"] for e in file.json()["entries"]}
+    assert {"deduction_added", "objection_filed", "objection_rejected", "standing_changed"} <= kinds
+
+    med, prefix = await client.load_product(units=24, split=False)
+    stocked = codes_for(prefix, 50)
+    await client.stock(pharmacy, med, stocked)
+    stock = iter(stocked)
+    status = ""
+    for _ in range(50):  # the validator learns the D grade from credit.grade-changed.v1
+        sale = (await client.sell(pharmacy, [line(med, 1, [next(stock)])])).json()
+        status = sale["status"]
+        if status == "pending_review":
+            assert [h["rule"] for h in sale["hits"]] == ["institution_under_review"]
+            break
+        await asyncio.sleep(0.2)
+    assert status == "pending_review"

@@ -153,7 +153,7 @@ async def test_concurrent_sales_of_one_box_approve_exactly_one(client: Client) -
     pharmacy never stocked it); the other is rejected.
     """
     platform = client.platform
-    replica = _start_second_validator(platform)
+    replica = _start_second(platform, "tracecode-validator")
     try:
         await platform.wait_ready(replica)
         a, b = await client.register(), await client.register()
@@ -178,12 +178,47 @@ async def test_concurrent_sales_of_one_box_approve_exactly_one(client: Client) -
         platform.stop_service(replica.spec.name)
 
 
-def _start_second_validator(platform: Platform) -> RunningService:
-    base = platform.services["tracecode-validator"].spec
+def _start_second(platform: Platform, service: str) -> RunningService:
+    """Another replica of a service: same database, same consumer group, its own port."""
+    base = platform.services[service].spec
     spec = replace(base, name=f"{base.name}-2")
     platform.ports[spec.name] = free_port()
     platform.service_dsns[spec.name] = platform.service_dsns[base.name]
     return platform.start_service(spec)
+
+
+async def test_a_decision_reaches_the_ingest_replica_holding_the_request(client: Client) -> None:
+    """Two ingest replicas share the decided topic's partitions; each waiting POS is answered.
+
+    The replica that consumes a decision is often not the one holding the HTTP request: it
+    must still reach that request before the deadline (a 200 with the decision, not a 202).
+    """
+    platform = client.platform
+    replica = _start_second(platform, "settlement-ingest")
+    try:
+        await platform.wait_ready(replica)
+        pharmacy = await client.register()
+        med, prefix = await client.load_product(units=24, split=False)
+        codes = codes_for(prefix, 24)
+        await client.stock(pharmacy, med, codes)
+        urls = [client.url("settlement-ingest", ""), replica.url]
+        answers = await asyncio.gather(
+            *(
+                client.http.post(
+                    urls[i % 2] + "/v1/settlements",
+                    headers={**pharmacy.headers, "Idempotency-Key": f"replicas-{code}"},
+                    json=sale_body(
+                        pharmacy.code, [line(med, 1, [code])], certno="150302199001011231"
+                    ),
+                )
+                for i, code in enumerate(codes)
+            )
+        )
+        assert [(a.status_code, a.json()["status"]) for a in answers] == [(200, "approved")] * len(
+            codes
+        )
+    finally:
+        platform.stop_service(replica.spec.name)
 
 
 @pytest.mark.parametrize(

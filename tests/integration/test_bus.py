@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Sequence
 
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka.partitioner import DefaultPartitioner
 from prometheus_client import REGISTRY
 from yibao.bus.consumer import Batched
 from yibao.bus.offsets import OffsetCommitter
+from yibao.bus.producer import MAX_REQUEST_BYTES
 from yibao.db import UnitOfWork
 from yibao.events import NoticeDelivered
 from yibao.events.envelope import Envelope
@@ -19,6 +22,7 @@ from yibao.outbox import OutboxRelay
 
 from tests.conftest import Infra
 from tests.integration.bus_harness import POISON_CODE, TOPIC, Bus, notice
+from tests.kafka_topics import read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -201,3 +205,44 @@ async def test_a_batched_handler_sees_each_event_once(bus: Bus) -> None:
     _assert_once(await bus.wait_for_effects(300), 300)
     assert sum(calls) == 300
     assert len(calls) < 300, "events arrive in batches, not one call each"
+
+
+async def test_an_event_kafka_would_refuse_is_set_aside_and_the_rest_flow(bus: Bus) -> None:
+    """One oversized row must not block the outbox behind it, nor be lost."""
+    huge = notice(2, code="H" * (MAX_REQUEST_BYTES + 1))
+    await bus.emit([notice(1), huge, notice(3)], per_tx=3)
+    bus.start_relay()
+    bus.start_consumer()
+    rows = await bus.wait_for_effects(2)
+    assert sorted(r["notice_id"] for r in rows) == ["n-1", "n-3"]
+    assert bus.pool is not None
+    assert await bus.pool.fetchval("SELECT count(*) FROM outbox") == 0
+    dead = await bus.pool.fetch("SELECT topic, error FROM outbox_dead")
+    assert [(r["topic"], "MessageSizeTooLarge" in r["error"]) for r in dead] == [(TOPIC, True)]
+
+
+async def test_the_relay_keeps_each_key_on_its_partition_in_order(bus: Bus) -> None:
+    """Batched publishing follows the producers' murmur2 rule, one key's events in order."""
+    events = [
+        notice(0).model_copy(update={"notice_id": f"n-{i % 7}", "attempts": i}) for i in range(210)
+    ]
+    await bus.emit(events, per_tx=30)
+    bus.start_relay()
+    records = await _wait_for_records(bus, len(events))
+    partitions = sorted({r.partition for r in records} | {0, 1, 2})
+    by_key: dict[bytes, list[int]] = {}
+    for record in records:
+        assert record.key is not None
+        assert record.partition == DefaultPartitioner()(record.key, partitions, partitions)
+        by_key.setdefault(record.key, []).append(json.loads(record.value)["attempts"])
+    assert len(by_key) == 7
+    assert all(seq == sorted(seq) for seq in by_key.values())
+
+
+async def _wait_for_records(bus: Bus, count: int) -> list[ConsumerRecord[bytes, bytes]]:
+    deadline = asyncio.get_running_loop().time() + 20
+    records = await read_topic(bus.bootstrap, TOPIC + bus.suffix)
+    while len(records) < count and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.2)
+        records = await read_topic(bus.bootstrap, TOPIC + bus.suffix)
+    return records

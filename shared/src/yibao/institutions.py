@@ -39,6 +39,19 @@ async def register_institution(conn: DbConnection, event: InstitutionRegistered)
     return bool(inserted)
 
 
+async def lock_institution(conn: DbConnection, code: str) -> InstitutionRegistered | None:
+    """The current registration of a code, row-locked so a concurrent change waits for us."""
+    row = await conn.fetchrow(
+        """
+        SELECT fixmedins_code, name, kind, level, admdvs, api_key_hash, active,
+               updated_at AS registered_at
+        FROM institution_credentials WHERE fixmedins_code = $1 FOR UPDATE
+        """,
+        code,
+    )
+    return None if row is None else InstitutionRegistered.model_validate(dict(row))
+
+
 def _columns(event: InstitutionRegistered) -> tuple[object, ...]:
     return (
         event.fixmedins_code,

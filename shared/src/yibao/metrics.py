@@ -32,6 +32,11 @@ EVENT_RETRIES = Counter(
 DLQ_MESSAGES = Counter(
     "yibao_dlq_messages_total", "Messages sent to a dead-letter topic", ["topic", "reason"]
 )
+CONSUMED_TOPICS = Gauge(
+    "yibao_consumer_topic_info",
+    "1 for each topic this service consumes (its DLQ is `<topic>.dlq`)",
+    ["topic"],
+)
 CONSUMER_LAG = Gauge(
     "yibao_consumer_lag_messages",
     "Messages between a partition's high watermark and the consumer's position",

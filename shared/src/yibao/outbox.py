@@ -18,12 +18,14 @@ import contextlib
 import logging
 import time
 import zlib
+from collections import Counter
 from datetime import UTC, datetime
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import MessageSizeTooLargeError
 
+from yibao.bus.batches import BatchPublisher
 from yibao.db import OUTBOX_CHANNEL
 from yibao.events.envelope import ce_headers
 from yibao.metrics import (
@@ -110,27 +112,25 @@ class OutboxRelay:
             return 0
         OUTBOX_OLDEST_AGE.set((datetime.now(UTC) - rows[0]["time"]).total_seconds())
         started = time.perf_counter()
-        futures = []
+        batches = BatchPublisher(self._producer)
         refused: list[tuple[asyncpg.Record, Exception]] = []
         for row in rows:
             try:
-                futures.append(
-                    await self._producer.send(
-                        row["topic"] + self._topic_suffix,
-                        value=bytes(row["payload"]),
-                        key=row["key"].encode(),
-                        headers=_headers(row),
-                    )
+                await batches.add(
+                    row["topic"] + self._topic_suffix,
+                    key=row["key"].encode(),
+                    value=bytes(row["payload"]),
+                    headers=_headers(row),
                 )
             except MessageSizeTooLargeError as exc:
                 refused.append((row, exc))
-        await asyncio.gather(*futures)
+        await batches.flush()
         if refused:
             await self._set_aside(conn, refused)
         await self._delete(conn, [r["id"] for r in rows])
         OUTBOX_PUBLISH_DURATION.observe(time.perf_counter() - started)
-        for row in rows:
-            OUTBOX_PUBLISHED.labels(row["topic"]).inc()
+        for topic, count in Counter(row["topic"] for row in rows).items():
+            OUTBOX_PUBLISHED.labels(topic).inc(count)
         return len(rows)
 
     async def _set_aside(

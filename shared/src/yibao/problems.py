@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from yibao.outages import DEPENDENCY_ERRORS
+
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://yibao.example.cn/problems/"
 
@@ -39,6 +41,7 @@ _ERRORS = {
     409: "Conflict with the current state",
     413: "Body too large",
     422: "Validation failed; `errors` lists each field's JSON path",
+    503: "A database or broker is briefly unreachable; retry after Retry-After",
 }
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {
@@ -156,11 +159,30 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(problem, request.url.path)
 
 
-def unexpected_error_response(route: str, exc: Exception) -> JSONResponse:
-    """Log an unhandled error (with the request's correlation id) and answer a bare 500.
+DEPENDENCY_RETRY_AFTER_S = 2
 
-    `route` is the route *template*: a raw path can carry an ID number (`/subjects/{certno}`).
+
+def unexpected_error_response(route: str, exc: Exception) -> JSONResponse:
+    """Answer an error no handler expected: 503 for an unreachable dependency, else 500.
+
+    A database restart or broker outage is something to wait out, not a server bug: the
+    503 tells the POS to retry with its Idempotency-Key. Anything else is logged (with the
+    request's correlation id) and answered with a bare 500. `route` is the route *template*:
+    a raw path can carry an ID number (`/subjects/{certno}`).
     """
+    if isinstance(exc, DEPENDENCY_ERRORS):
+        log.warning("dependency unavailable", extra={"route": route, "error": repr(exc)})
+        return problem_response(
+            ProblemError(
+                503,
+                "dependency_unavailable",
+                "Temporarily unavailable",
+                "A database or broker the service needs did not answer; nothing was applied "
+                "half-way.",
+                hint="Retry after the Retry-After delay with the same Idempotency-Key.",
+                headers={"Retry-After": str(DEPENDENCY_RETRY_AFTER_S)},
+            )
+        )
     log.error("unhandled error", extra={"route": route}, exc_info=exc)
     problem = ProblemError(
         500,

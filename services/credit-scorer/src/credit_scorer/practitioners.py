@@ -11,10 +11,15 @@ import zlib
 from datetime import UTC, date, datetime
 from typing import Literal
 
-from yibao.db import UnitOfWork
+from yibao.db import DbConnection, UnitOfWork
 from yibao.events import CreditGradeChanged
 
-from credit_scorer.domain.practitioner import PointsEntry, PractitionerStatus, record_points
+from credit_scorer.domain.practitioner import (
+    PointsEntry,
+    PractitionerStatus,
+    record_points,
+    status_on,
+)
 
 PractitionerType = Literal["doctor", "pharmacist", "nurse", "other"]
 
@@ -35,22 +40,7 @@ async def add_points(
     conn = uow.conn
     # One person's entries are folded in order: serialise concurrent entries for them.
     await conn.execute("SELECT pg_advisory_xact_lock($1)", zlib.crc32(certno.encode()))
-    rows = await conn.fetch(
-        "SELECT points, decided_at, reason, suspension_months, institution "
-        "FROM practitioner_points WHERE certno = $1",
-        certno,
-    )
-    history = [
-        PointsEntry(
-            certno=certno,
-            points=r["points"],
-            decided_at=r["decided_at"],
-            reason=r["reason"],
-            suspension_months=r["suspension_months"],
-            institution=r["institution"],
-        )
-        for r in rows
-    ]
+    history = await _history(conn, certno)
     entry = PointsEntry(
         certno=certno,
         points=points,
@@ -108,3 +98,29 @@ async def add_points(
             )
         )
     return status
+
+
+async def _history(conn: DbConnection, certno: str) -> list[PointsEntry]:
+    rows = await conn.fetch(
+        "SELECT points, decided_at, reason, suspension_months, institution "
+        "FROM practitioner_points WHERE certno = $1",
+        certno,
+    )
+    return [
+        PointsEntry(
+            certno=certno,
+            points=r["points"],
+            decided_at=r["decided_at"],
+            reason=r["reason"],
+            suspension_months=r["suspension_months"],
+            institution=r["institution"],
+        )
+        for r in rows
+    ]
+
+
+async def current_status(conn: DbConnection, certno: str, on: date) -> PractitionerStatus | None:
+    """The person's status on `on` (points reset each year, suspensions end by date);
+    None for someone with no points on file."""
+    history = await _history(conn, certno)
+    return status_on(certno, history, on) if history else None

@@ -18,3 +18,6 @@ class CreditSettings(ServiceSettings):
     kafka_fetch_min_bytes: int = 65_536
     """Off the real-time path: let the broker batch fetches (up to the max wait)."""
     database_url: str = "postgresql://postgres@127.0.0.1:5432/yibao_credit"
+    sweep_interval_s: float = 300.0
+    """How often standings that change with the date alone are re-folded."""
+    sweep_batch_size: int = 500

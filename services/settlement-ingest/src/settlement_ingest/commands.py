@@ -398,8 +398,38 @@ async def register_institution(ctx: IngestContext, body: InstitutionIn) -> str:
                 "Institution already registered",
                 f"{body.fixmedins_code} is already registered.",
                 field="$.fixmedins_code",
-                hint="Each code is registered once; re-issuing a key is not supported yet.",
+                hint="Each code is registered once; to replace its key, POST "
+                f"/v1/admin/institutions/{body.fixmedins_code}/api-key.",
             )
         uow.emit(event)
         await uow.commit()
     return api_key
+
+
+async def rotate_institution_key(ctx: IngestContext, code: str) -> tuple[str, str]:
+    """Issue a new API key: (the new key, the old key's hash, for caches to forget).
+
+    The change travels as a newer `institution.registered.v1` with the new hash, so every
+    service's projection replaces the old hash (their key caches hold it for at most 30 s).
+    """
+    api_key = generate_api_key()
+    async with ctx.uow() as uow:
+        current = await institutions.lock_institution(uow.conn, code)
+        if current is None:
+            raise ProblemError(
+                404,
+                "institution_not_found",
+                "Unknown institution",
+                f"{code} is not registered.",
+                hint="Register it with POST /v1/admin/institutions first.",
+            )
+        event = current.model_copy(
+            update={
+                "api_key_hash": hash_api_key(api_key),
+                "registered_at": max(datetime.now(UTC), current.registered_at),
+            }
+        )
+        await institutions.upsert_institution(uow.conn, event)
+        uow.emit(event)
+        await uow.commit()
+    return api_key, current.api_key_hash

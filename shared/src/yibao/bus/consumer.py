@@ -22,7 +22,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
@@ -33,12 +32,14 @@ from yibao.events import Envelope
 from yibao.events.topics import dlq_topic
 from yibao.logging import correlation_id
 from yibao.metrics import (
+    CONSUMED_TOPICS,
     CONSUMER_LAG,
     DLQ_MESSAGES,
     EVENT_HANDLE_DURATION,
     EVENT_RETRIES,
     EVENTS_CONSUMED,
 )
+from yibao.outages import DEPENDENCY_ERRORS
 
 Handler = Callable[[Envelope, UnitOfWork], Awaitable[None]]
 
@@ -58,19 +59,6 @@ class Batched:
 
 AnyHandler = Handler | Batched
 log = logging.getLogger(__name__)
-
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    asyncio.TimeoutError,
-    asyncpg.exceptions.ConnectionDoesNotExistError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.TooManyConnectionsError,
-    asyncpg.exceptions.InterfaceError,
-    asyncpg.exceptions.SerializationError,
-    asyncpg.exceptions.DeadlockDetectedError,
-    asyncpg.exceptions.AdminShutdownError,
-    KafkaError,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +99,8 @@ class ConsumerLoop:
     ) -> None:
         self.config = config
         self.handlers = dict(handlers)
+        for topic in self.handlers:
+            CONSUMED_TOPICS.labels(topic).set(1)
         self._on_dead_letter = dict(on_dead_letter or {})
         self._uow_factory = uow_factory
         self._producer = producer
@@ -238,7 +228,7 @@ class ConsumerLoop:
                     await uow.commit()
                 EVENTS_CONSUMED.labels(topic, "handled").inc()
                 return
-            except TRANSIENT_ERRORS as exc:
+            except DEPENDENCY_ERRORS as exc:
                 if self._stopping.is_set():
                     raise
                 log.warning("transient failure, retrying", extra={"error": repr(exc)})

@@ -1,35 +1,26 @@
-"""A subject's credit (the contract's view) and the findings inspectors file against it."""
+"""A subject's credit (the contract's view) and what inspectors file against it."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
-from yibao.auth import (
-    AnyPrincipal,
-    Principal,
-    forbidden,
-    require_same_institution,
-)
+from yibao.calendar import BUREAU_TZ
 from yibao.requests import RequestModel
 
-from credit_scorer.domain.scoring import Score
-from credit_scorer.standing import CreditBook, add_finding, current_score, subject_type
+from credit_scorer import repository as repo
+from credit_scorer.api.roles import Inspector, OwnFile
+from credit_scorer.domain.evaluation import Evaluation
+from credit_scorer.domain.sources import Finding
+from credit_scorer.findings import add_findings
+from credit_scorer.practitioners import current_status
+from credit_scorer.standing import CreditBook, evaluate_subjects, subject_type, today
 
 router = APIRouter(prefix="/v1", tags=["credit"])
-
-
-async def _inspector(principal: AnyPrincipal) -> Principal:
-    if not principal.is_bureau("inspector"):
-        raise forbidden("Filing findings needs the inspector role.")
-    return principal
-
-
-Inspector = Annotated[Principal, Depends(_inspector)]
 
 
 class DeductionOut(BaseModel):
@@ -37,6 +28,17 @@ class DeductionOut(BaseModel):
     points: Decimal
     state: str
     evidence: dict[str, Any]
+    deduction_id: str
+    source: str = Field(description="the finding's source key (`alert:…`, `feedback:…`, …)")
+    effective_from: date
+    expires_at: date
+
+
+class PractitionerStanding(BaseModel):
+    year_points: int
+    status: str
+    suspended_until: date | None
+    banned_until: date | None
 
 
 class CreditOut(BaseModel):
@@ -47,6 +49,13 @@ class CreditOut(BaseModel):
     lists: list[str]
     tier: str | None
     deductions: list[DeductionOut] = Field(description="the largest deductions in force")
+    veto: str | None = Field(default=None, description="the event type forcing D, if any")
+    override_id: str | None = Field(
+        default=None, description="the approved manual grade in force, if any"
+    )
+    practitioner: PractitionerStanding | None = Field(
+        default=None, description="practitioners: the 12-point system's status (no grade A–D)"
+    )
 
 
 class FindingIn(RequestModel):
@@ -62,7 +71,18 @@ class FindingIn(RequestModel):
     evidence: dict[str, Any] = Field(default_factory=dict)
 
 
-def _out(subject_id: str, kind: str, result: Score) -> CreditOut:
+class InspectionIn(RequestModel):
+    inspected_on: date = Field(description="检查日期")
+    note: str = Field(default="", max_length=2000)
+
+
+class InspectionOut(BaseModel):
+    subject_id: str
+    last_inspected_on: date
+
+
+def credit_out(subject_id: str, kind: str, result: Evaluation) -> CreditOut:
+    """The contract's view of an evaluation."""
     standing = result.standing
     return CreditOut(
         subject_id=subject_id,
@@ -77,22 +97,35 @@ def _out(subject_id: str, kind: str, result: Score) -> CreditOut:
                 points=row.points,
                 state=row.state.value,
                 evidence=dict(row.evidence),
+                deduction_id=row.deduction_id,
+                source=row.source_event_id,
+                effective_from=row.effective_from,
+                expires_at=row.expires_at,
             )
-            for row in result.top_deductions
+            for row in result.score.top_deductions
         ],
+        veto=standing.veto.event_type if standing.veto else None,
+        override_id=result.override_id,
     )
 
 
 @router.get("/subjects/{subject_id}/credit", response_model=CreditOut)
-async def credit(subject_id: str, principal: AnyPrincipal, request: Request) -> CreditOut:
+async def credit(subject_id: str, principal: OwnFile, request: Request) -> CreditOut:
     """An institution reads its own; bureau users read any."""
-    require_same_institution(principal, subject_id)
-    runtime = request.app.state.runtime
     book: CreditBook = request.app.state.credit_book
-    async with runtime.uow() as uow:
-        kind = await subject_type(uow.conn, subject_id)
-        result = await current_score(uow.conn, book, subject_id, date.today())
-    return _out(subject_id, kind, result)
+    async with request.app.state.runtime.pool.acquire() as conn:
+        kind = await subject_type(conn, subject_id)
+        result = (await evaluate_subjects(conn, book, [subject_id], today()))[subject_id]
+        person = await current_status(conn, subject_id, today())
+    answer = credit_out(subject_id, kind, result)
+    if person is not None:
+        answer.practitioner = PractitionerStanding(
+            year_points=person.year_points,
+            status=person.status.value,
+            suspended_until=person.suspended_until,
+            banned_until=person.banned_until,
+        )
+    return answer
 
 
 @router.post(
@@ -104,19 +137,47 @@ async def credit(subject_id: str, principal: AnyPrincipal, request: Request) -> 
 async def file_finding(
     subject_id: str, body: FindingIn, principal: Inspector, request: Request
 ) -> CreditOut:
-    runtime = request.app.state.runtime
     book: CreditBook = request.app.state.credit_book
-    async with runtime.uow() as uow:
-        result = await add_finding(
-            uow,
-            book,
-            subject_id=subject_id,
-            event_type=body.event_type,
-            indicator_code=body.indicator_code,
-            evidence={**body.evidence, "filed_by": principal.subject},
-            decided_on=body.decided_on,
-            source_event_id=f"finding:{uuid.uuid4()}",
-        )
+    finding = Finding(
+        subject_id=subject_id,
+        event_type=body.event_type,
+        source_ref=f"finding:{uuid.uuid4()}",
+        decided_on=body.decided_on,
+        evidence={**body.evidence, "filed_by": principal.subject},
+        indicator_code=body.indicator_code,
+    )
+    async with request.app.state.runtime.uow() as uow:
+        evaluated = await add_findings(uow, book, [finding], on=today(), strict=True)
         kind = await subject_type(uow.conn, subject_id)
         await uow.commit()
-    return _out(subject_id, kind, result)
+    return credit_out(subject_id, kind, evaluated[subject_id])
+
+
+@router.post(
+    "/admin/subjects/{subject_id}/inspections",
+    response_model=InspectionOut,
+    summary="Record a routine inspection (with or without findings) for the inspection plan",
+)
+async def record_inspection(
+    subject_id: str, body: InspectionIn, principal: Inspector, request: Request
+) -> InspectionOut:
+    async with request.app.state.runtime.uow() as uow:
+        await repo.ensure_subjects(uow.conn, [(subject_id, body.inspected_on)])
+        await repo.mark_inspected(uow.conn, subject_id, body.inspected_on)
+        await repo.record_event(
+            uow.conn,
+            event_id=f"inspection:{uuid.uuid4()}",
+            subject_id=subject_id,
+            kind="inspection",
+            occurred_at=datetime.combine(body.inspected_on, time(), tzinfo=BUREAU_TZ),
+            detail={
+                "inspected_on": body.inspected_on.isoformat(),
+                "note": body.note,
+                "by": principal.subject,
+            },
+        )
+        last = await uow.conn.fetchval(
+            "SELECT last_inspected_on FROM credit_subjects WHERE subject_id = $1", subject_id
+        )
+        await uow.commit()
+    return InspectionOut(subject_id=subject_id, last_inspected_on=last)

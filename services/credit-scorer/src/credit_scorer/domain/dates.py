@@ -13,6 +13,8 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from credit_scorer.domain import config as cfg
+
 
 def add_months(day: date, months: int) -> date:
     """The same day-of-month `months` later, clamped to the last day of a shorter month."""
@@ -65,3 +67,25 @@ class WorkingCalendar:
             if self.is_working_day(day):
                 remaining -= 1
         return day
+
+
+def _days(raw: cfg.Obj, key: str, where: str) -> frozenset[date]:
+    values = cfg.texts(raw, key, where) if key in raw else ()
+    try:
+        return frozenset(date.fromisoformat(v) for v in values)
+    except ValueError as exc:
+        raise cfg.ConfigError(f"{where}.{key}: {exc}") from exc
+
+
+def load_calendar(raw: str | bytes) -> WorkingCalendar:
+    """The `calendar` block of a configuration document (weekends only when absent)."""
+    block = cfg.parse_document(raw).get("calendar")
+    if block is None:
+        return WorkingCalendar()
+    where = "calendar"
+    calendar_block = cfg.obj(block, where)
+    holidays = _days(calendar_block, "holidays", where)
+    makeup = _days(calendar_block, "makeup_workdays", where)
+    if holidays & makeup:
+        raise cfg.ConfigError(f"{where}: {sorted(holidays & makeup)} are both holiday and workday")
+    return WorkingCalendar(holidays=holidays, makeup_workdays=makeup)

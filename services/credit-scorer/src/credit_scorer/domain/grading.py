@@ -7,7 +7,7 @@ the same per-indicator totals into the same standing — the property the tests 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -155,3 +155,12 @@ def standing(
         lists=frozenset(lists),
         veto=veto,
     )
+
+
+def overridden(current: Standing, grade: Grade) -> Standing:
+    """A standing with a manually approved grade: the tier and key-supervision list follow
+    the grade given; the black and red lists stay what the ledger says."""
+    lists = set(current.lists) - {CreditList.KEY_SUPERVISION}
+    if grade == "D":
+        lists.add(CreditList.KEY_SUPERVISION)
+    return replace(current, grade=grade, tier=TIERS[grade], lists=frozenset(lists))

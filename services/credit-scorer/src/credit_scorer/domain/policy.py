@@ -37,6 +37,7 @@ class Policy:
     objection_review_working_days: int
     repair_waiting_months: int
     repair_review_working_days: int
+    inspection_months: Mapping[str, int]
     notes: Mapping[str, str]
 
 
@@ -46,6 +47,20 @@ def _thresholds(raw: cfg.Obj, where: str) -> dict[Grade, Decimal]:
     if not found["A"] > found["B"] > found["C"] > 0:
         raise cfg.ConfigError(f"{where}.grade_thresholds: need A > B > C > 0, got {found}")
     return found
+
+
+INSPECTION_GROUPS = ("exempt", "normal", "intensified", "key", "ungraded")
+"""The supervision tiers plus subjects not graded yet (who are inspected as `normal`)."""
+
+
+def _inspection_months(raw: cfg.Obj, where: str) -> dict[str, int]:
+    """Months between routine inspections per tier; 0 means no routine inspection."""
+    at = f"{where}.inspection_months"
+    block = cfg.obj(cfg.field(raw, "inspection_months", where), at)
+    unknown = sorted(set(block) - set(INSPECTION_GROUPS))
+    if unknown:
+        raise cfg.ConfigError(f"{at}: {unknown} are not tiers ({', '.join(INSPECTION_GROUPS)})")
+    return {group: cfg.integer(block, group, at) for group in INSPECTION_GROUPS}
 
 
 def _notes(raw: cfg.Obj, where: str) -> dict[str, str]:
@@ -88,6 +103,7 @@ def _policy(raw: cfg.Obj, where: str) -> Policy:
         ),
         repair_waiting_months=cfg.integer(raw, "repair_waiting_months", where),
         repair_review_working_days=cfg.integer(raw, "repair_review_working_days", where, minimum=1),
+        inspection_months=_inspection_months(raw, where),
         notes=_notes(raw, where),
     )
 

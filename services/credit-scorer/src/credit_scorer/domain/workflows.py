@@ -178,10 +178,18 @@ def check_repair_decision(decision: RepairDecision) -> Refusal | None:
     return check_second_approver(decision.reviewed_by, decision.approved_by)
 
 
-def check_grade_override(override: GradeOverride) -> Refusal | None:
-    """A manual grade needs a reason, an actual change and a second approver."""
+def check_override_request(override: GradeOverride) -> Refusal | None:
+    """What a request for a manual grade needs before anyone approves it: a reason and an
+    actual change."""
     if not override.reason.strip():
         return Refusal("reason_required", "a grade override must state its reason")
     if override.to_grade == override.from_grade:
         return Refusal("no_change", f"the grade is already {override.to_grade}")
-    return check_second_approver(override.requested_by, override.approved_by)
+    return None
+
+
+def check_grade_override(override: GradeOverride) -> Refusal | None:
+    """A manual grade needs a reason, an actual change and a second approver."""
+    return check_override_request(override) or check_second_approver(
+        override.requested_by, override.approved_by
+    )
