@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import pytest
 
 from tests.e2e.conftest import Client, Pharmacy, codes_for, line
@@ -68,7 +69,8 @@ async def _drg(client: Client, hospital: Pharmacy, group: str, cost: float, died
     assert response.status_code in (200, 201, 202), response.text
 
 
-async def test_a_monthly_notice_reaches_the_hospital_signed_and_is_answered(client: Client) -> None:
+async def _hospital_with_a_resold_box(client: Client) -> tuple[Pharmacy, Pharmacy, list[str]]:
+    """A hospital that sold another institution's already-sold box (回流) and has DRG cases."""
     period = _period()
     hospital = await client.register("hospital")
     seller = await client.register()
@@ -77,7 +79,7 @@ async def test_a_monthly_notice_reaches_the_hospital_signed_and_is_answered(clie
     await client.stock(seller, med, codes)
     assert (await client.sell(seller, [line(med, 1, codes)])).json()["status"] == "approved"
     await client.stock(hospital, med, codes_for(prefix, 1))
-    resold = (await client.sell(hospital, [line(med, 1, codes)])).json()  # another's box: 回流
+    resold = (await client.sell(hospital, [line(med, 1, codes)])).json()
     assert resold["status"] == "rejected"
     for group, cost, died in (
         ("ES23", 12000.0, False),
@@ -93,6 +95,12 @@ async def test_a_monthly_notice_reaches_the_hospital_signed_and_is_answered(clie
         )
 
     await _until(projected)
+    return hospital, seller, codes
+
+
+async def test_a_monthly_notice_reaches_the_hospital_signed_and_is_answered(client: Client) -> None:
+    period = _period()
+    hospital, seller, codes = await _hospital_with_a_resold_box(client)
 
     secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
     async with running_receiver(Receiver()) as receiver:
@@ -158,3 +166,51 @@ async def test_a_monthly_notice_reaches_the_hospital_signed_and_is_answered(clie
     )
     assert page.status_code == 200
     assert "<svg" in page.text
+
+
+async def test_an_unanswered_violation_escalates_and_credit_deducts_once(client: Client) -> None:
+    hospital, _, _ = await _hospital_with_a_resold_box(client)
+    run = await client.http.post(
+        client.url(PUBLISHER, "/v1/admin/notices/monthly"),
+        headers=client.admin,
+        json={"period": _period(), "version": 2},
+    )
+    assert run.status_code == 202
+
+    async def opened() -> list[Any]:
+        response = await client.http.get(
+            client.url(PUBLISHER, "/v1/feedback"), headers=hospital.headers
+        )
+        return [i for i in response.json() if i["status"] == "open"]
+
+    item = (await _until(opened))[0]
+    conn = await asyncpg.connect(client.platform.service_dsns[PUBLISHER])
+    try:  # a month and more later: age the due date rather than wait for it
+        await conn.execute(
+            "UPDATE feedback_items SET due_date = due_date - 45 WHERE item_id = $1",
+            item["item_id"],
+        )
+    finally:
+        await conn.close()
+    for _ in range(2):  # escalating twice is still one deduction
+        swept = await client.http.post(
+            client.url(PUBLISHER, "/v1/admin/feedback/escalate"), headers=client.admin
+        )
+        assert swept.status_code == 200, swept.text
+
+    async def deducted() -> list[Any]:
+        response = await client.http.get(
+            client.url("credit-scorer", f"/v1/subjects/{hospital.code}/credit"),
+            headers=hospital.headers,
+        )
+        if response.status_code != 200:
+            return []
+        return [
+            d
+            for d in response.json()["deductions"]
+            if d["evidence"].get("item_id") == item["item_id"]
+        ]
+
+    [deduction] = await _until(deducted)
+    assert deduction["evidence"]["status"] == "open"
+    assert deduction["evidence"]["overdue_days"] >= 15

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from yibao.auth import (
+    AdminPrincipal,
     AnyPrincipal,
     InstitutionPrincipal,
     Principal,
@@ -27,7 +28,7 @@ from disclosure_publisher import feedback_store as store
 from disclosure_publisher import notice_store
 from disclosure_publisher.api.deps import audit, not_found, require_reader, runtime, settings
 from disclosure_publisher.domain.feedback import Action, Actor, TransitionError
-from disclosure_publisher.feedback import bureau_today, transition
+from disclosure_publisher.feedback import SWEEP_BATCH, bureau_today, escalate_overdue, transition
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 
@@ -216,6 +217,27 @@ async def open_clue(body: ClueIn, principal: Inspector, request: Request) -> Fee
             )
         await uow.commit()
     return _item(row)
+
+
+class EscalatedOut(BaseModel):
+    escalated: int
+
+
+@router.post(
+    "/admin/feedback/escalate",
+    response_model=EscalatedOut,
+    summary="Run the overdue sweep now (it also runs every PUBLISHER_OVERDUE_SWEEP_INTERVAL_S)",
+)
+async def escalate_now(_: AdminPrincipal, request: Request) -> EscalatedOut:
+    """Escalate every overdue item not yet escalated; each emits `feedback.overdue.v1`."""
+    total = 0
+    while True:
+        async with runtime(request).uow() as uow:
+            escalated = await escalate_overdue(uow, today=bureau_today())
+            await uow.commit()
+        total += escalated
+        if escalated < SWEEP_BATCH:
+            return EscalatedOut(escalated=total)
 
 
 @router.post("/feedback/{item_id}/actions", response_model=FeedbackItem)
