@@ -12,7 +12,7 @@ from enrollment_matcher.domain.scoring import FIELDS, LEVELS, Weights
 from enrollment_matcher.domain.training import fit
 from enrollment_matcher.synthetic import Population
 
-from .conftest import TODAY
+TODAY = date(2026, 11, 30)
 
 FATHER = "150302198001011237"
 BASE = {
