@@ -66,15 +66,20 @@ class PersonFile:
         self.vault = vault
         self.config = config
         self.clock = clock
+        self._weights: tuple[int, Weights] | None = None
 
-    async def weights(self, uow: UnitOfWork) -> Weights:
-        """The latest fitted weights (none yet: only ID numbers link)."""
-        stored = await repo.latest_weights(uow.conn)
-        return Weights.from_json(stored) if stored else fit([])
+    async def weights(self, uow: UnitOfWork, version: int) -> Weights:
+        """The weights of `version` (0: none fitted yet, so only ID numbers link)."""
+        if self._weights is not None and self._weights[0] == version:
+            return self._weights[1]
+        stored = await repo.weights(uow.conn, version) if version else None
+        weights = Weights.from_json(stored) if stored else fit([])
+        self._weights = (version, weights)
+        return weights
 
     async def refit(self, uow: UnitOfWork, sample: Sequence[Record]) -> Weights:
         """Estimate weights on a sample (a bulk load's first rows) and keep them."""
-        previous = await self.weights(uow)
+        previous = await self.weights(uow, await repo.lock_matching(uow.conn))
         weights = fit(sample, previous=previous)
         if weights is not previous:
             await repo.save_weights(uow.conn, weights.to_json())
@@ -112,7 +117,7 @@ class PersonFile:
     async def ingest(self, uow: UnitOfWork, records: Sequence[Record]) -> list[Outcome]:
         """Link new records (a redelivered identical record is a no-op; a changed one relinks)."""
         conn = uow.conn
-        await repo.lock_matching(conn)
+        version = await repo.lock_matching(conn)
         latest: dict[str, Record] = {r.record_id: r for r in records}
         hashes = {rid: content_hash(r) for rid, r in latest.items()}
         on_file = await repo.existing_hashes(conn, list(latest))
@@ -122,8 +127,7 @@ class PersonFile:
         touched = await repo.remove_records(
             conn, [r.record_id for r in fresh if r.record_id in on_file]
         )
-        weights = await self.weights(uow)
-        linker = self._linker(weights)
+        linker = self._linker(await self.weights(uow, version))
         keys = {r.record_id: linker.keys_of(r) for r in fresh}
         wanted = sorted({k for ks in keys.values() for k in ks})
         for row in await repo.candidates(conn, wanted, MAX_BLOCK):
@@ -141,14 +145,6 @@ class PersonFile:
                 survivor = moves[survivor]
             moves[gone] = survivor
         await repo.move_records(conn, moves)
-        await repo.insert_records(
-            conn,
-            [
-                self._row(r, linker.person_of[r.record_id], hashes[r.record_id], o.evidence)
-                for r, o in zip(fresh, outcomes, strict=True)
-            ],
-        )
-        await repo.insert_keys(conn, [(k, rid) for rid, ks in keys.items() for k in ks])
         await repo.add_reviews(
             conn,
             [
@@ -174,7 +170,15 @@ class PersonFile:
         for gone, survivor in moves.items():
             history.append((survivor, "merged", {"absorbed": gone}))
             history.append((gone, "merged_into", {"into": survivor}))
-        await repo.add_history(conn, history)
+        await repo.insert_links(
+            conn,
+            [
+                self._row(r, linker.person_of[r.record_id], hashes[r.record_id], o.evidence)
+                for r, o in zip(fresh, outcomes, strict=True)
+            ],
+            [(k, rid) for rid, ks in keys.items() for k in ks],
+            history,
+        )
         affected = {linker.person_of[r.record_id] for r in fresh} | set(moves.values())
         affected |= {moves.get(p, p) for p in touched}
         await self.refresh(uow, affected, moves=moves)

@@ -14,15 +14,22 @@ MATCH_LOCK = 5_110_001
 arriving together must not both create it."""
 
 
-async def lock_matching(conn: DbConnection) -> None:
-    """Serialise matching until the transaction ends."""
-    await conn.execute("SELECT pg_advisory_xact_lock($1)", MATCH_LOCK)
+async def lock_matching(conn: DbConnection) -> int:
+    """Serialise matching until the transaction ends; returns the weights' version (0: none).
+
+    One round trip for both, because the single-record path pays for every one.
+    """
+    version: int | None = await conn.fetchval(
+        "SELECT (SELECT max(version) FROM match_weights) FROM pg_advisory_xact_lock($1)",
+        MATCH_LOCK,
+    )
+    return version or 0
 
 
-async def latest_weights(conn: DbConnection) -> dict[str, Any] | None:
-    """The most recently fitted weights, if any."""
+async def weights(conn: DbConnection, version: int) -> dict[str, Any] | None:
+    """One version of the fitted weights."""
     value: dict[str, Any] | None = await conn.fetchval(
-        "SELECT weights FROM match_weights ORDER BY version DESC LIMIT 1"
+        "SELECT weights FROM match_weights WHERE version = $1", version
     )
     return value
 
@@ -62,13 +69,20 @@ _RECORD_COLUMNS = (
 async def candidates(
     conn: DbConnection, keys: Sequence[str], max_block: int
 ) -> list[asyncpg.Record]:
-    """Records sharing a blocking key (blocks over `max_block` skipped), with their persons."""
+    """Records sharing a blocking key (blocks over `max_block` skipped), with their persons.
+
+    Written key by key (LATERAL … LIMIT) so that every plan, generic or custom, is an index
+    probe per key: a join against `= ANY($1)` drifted to a scan of the whole key table.
+    """
     return await conn.fetch(
-        "WITH hits AS (SELECT key, record_id, count(*) OVER (PARTITION BY key) AS n "
-        "FROM match_keys WHERE key = ANY($1::text[])) "
-        f"SELECT h.key, {_RECORD_COLUMNS}, p.psn_keys, p.apart "
-        "FROM hits h JOIN population_records r ON r.record_id = h.record_id "
-        "JOIN persons p ON p.person_id = r.person_id WHERE h.n <= $2",
+        "WITH blocks AS (SELECT q.key, b.ids FROM unnest($1::text[]) AS q(key) "
+        "CROSS JOIN LATERAL (SELECT array_agg(s.record_id) AS ids FROM (SELECT m.record_id "
+        "FROM match_keys m WHERE m.key = q.key LIMIT $2 + 1) s) b "
+        "WHERE cardinality(b.ids) <= $2) "
+        f"SELECT bl.key, {_RECORD_COLUMNS}, p.psn_keys, p.apart FROM blocks bl "
+        "CROSS JOIN LATERAL unnest(bl.ids) AS hit(record_id) "
+        "JOIN population_records r ON r.record_id = hit.record_id "
+        "JOIN persons p ON p.person_id = r.person_id",
         list(keys),
         max_block,
     )
@@ -91,30 +105,31 @@ async def persons(conn: DbConnection, person_ids: Sequence[str]) -> dict[str, as
     return {r["person_id"]: r for r in rows}
 
 
-async def insert_records(conn: DbConnection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """New records with their person and link evidence."""
-    if not rows:
-        return
-    columns = list(zip(*rows, strict=True))
+async def insert_links(
+    conn: DbConnection,
+    rows: Sequence[tuple[Any, ...]],
+    keys: Sequence[tuple[str, str]],
+    history: Sequence[tuple[str, str, dict[str, Any]]],
+) -> None:
+    """New records (with person and evidence), their blocking keys and history: one trip."""
+    columns = [list(c) for c in zip(*rows, strict=True)]
     await conn.execute(
-        "INSERT INTO population_records (record_id, source, person_id, content_hash, pii, id_key, "
-        "id_state, id_consistent, gender, birth_date, hukou_admdvs, record_date, status, "
-        "status_date, evidence) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], "
-        "$4::text[], $5::text[], $6::text[], $7::text[], $8::bool[], $9::text[], $10::date[], "
-        "$11::text[], $12::date[], $13::text[], $14::date[], $15::jsonb[])",
-        *[list(c) for c in columns],
-    )
-
-
-async def insert_keys(conn: DbConnection, keys: Sequence[tuple[str, str]]) -> None:
-    """Blocking keys of new records."""
-    if not keys:
-        return
-    await conn.execute(
-        "INSERT INTO match_keys (key, record_id) SELECT * FROM unnest($1::text[], $2::text[]) "
-        "ON CONFLICT DO NOTHING",
+        "WITH recs AS (INSERT INTO population_records (record_id, source, person_id, "
+        "content_hash, pii, id_key, id_state, id_consistent, gender, birth_date, hukou_admdvs, "
+        "record_date, status, status_date, evidence) SELECT * FROM unnest($1::text[], "
+        "$2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bool[], "
+        "$9::text[], $10::date[], $11::text[], $12::date[], $13::text[], $14::date[], "
+        "$15::jsonb[]) RETURNING 1), "
+        "keys AS (INSERT INTO match_keys (key, record_id) SELECT * FROM unnest($16::text[], "
+        "$17::text[]) ON CONFLICT DO NOTHING RETURNING 1) "
+        "INSERT INTO person_history (person_id, kind, detail) "
+        "SELECT * FROM unnest($18::text[], $19::text[], $20::jsonb[])",
+        *columns,
         [k for k, _ in keys],
         [r for _, r in keys],
+        [h[0] for h in history],
+        [h[1] for h in history],
+        [h[2] for h in history],
     )
 
 

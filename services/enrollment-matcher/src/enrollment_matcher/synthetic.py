@@ -145,6 +145,13 @@ class Population:
             self._household()
         del self.people[persons:]
 
+    def grow(self, persons: int) -> list[Person]:
+        """New households (migrants, newborn families) arriving later: their persons."""
+        start = len(self.people)
+        while len(self.people) < start + persons:
+            self._household()
+        return self.people[start:]
+
     def _certno(self, county: str, birth: date, gender: str) -> str:
         while True:
             certno = make_certno(county, birth, gender, self.rng)
@@ -314,20 +321,24 @@ class Population:
         return certno
 
     def records(
-        self, people: list[Person] | None = None, *, month: int = 0
+        self, people: list[Person] | None = None, *, month: int = 0, update: bool = False
     ) -> Iterator[dict[str, str]]:
-        """CSV rows (CONTRACT columns) for `people`, each remembered in `truth`."""
+        """CSV rows (CONTRACT columns) for `people`, each remembered in `truth`.
+
+        `month` prefixes the record ids of a later delivery; `update` gives each person one
+        new record of that month (a contribution, a lapse, a clinic visit) instead of a file.
+        """
         rng = self.rng
         for person in people if people is not None else self.people:
             age = (self.as_of - person.birth).days // 365
             facts = (
                 self.facts(person)
-                if month == 0
+                if not update
                 else [
                     (
                         rng.choice(("insurance", "health", "social_security")),
                         rng.choice(("insured_local", "", "lapsed")),
-                        self.as_of + timedelta(days=rng.randrange(1, 28)),
+                        self.as_of + timedelta(days=30 * (month - 1) + rng.randrange(1, 28)),
                     )
                 ]
             )

@@ -117,10 +117,16 @@ class Linker:
         self.person_of: dict[str, str] = {}
         self.persons: dict[str, Person] = {}
         self.index: dict[str, set[str]] = {}
+        self._keys: dict[str, list[str]] = {}
 
     def keys_of(self, record: Record) -> list[str]:
-        """The (hashed) blocking keys of a record."""
-        return [self._index_key(k) for k in blocking_keys(record)]
+        """The (hashed) blocking keys of a record (hashed once per record and linker)."""
+        keys = self._keys.get(record.record_id)
+        if keys is None:
+            keys = self._keys[record.record_id] = [
+                self._index_key(k) for k in blocking_keys(record)
+            ]
+        return keys
 
     def seed(self, record: Record, person: Person, keys: Iterable[str]) -> None:
         """Load a record already on file under the stored keys it was found by."""
