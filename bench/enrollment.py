@@ -191,20 +191,12 @@ async def _run(
         events_total = await u.conn.fetchval("SELECT count(*) FROM outbox")
     moved = [rid for rid, pid in before.items() if after.get(rid) != pid]
     old_ids_changed = {before[rid] for rid in moved}
-    # A change is a correction when the records it moved now sit with more of their own
-    # person's records than before (a bridging record joined what had been split).
-    corrections = sum(
-        1
-        for pid in old_ids_changed
-        if len(
-            {
-                population.truth[r]
-                for r, p in after.items()
-                if p == after[next(x for x in moved if before[x] == pid)]
-            }
-        )
-        == 1
-    )
+    # A move is a correction when the record now sits in a person whose records are all of
+    # one true person (a bridging record joined what had been split).
+    groups: dict[str, set[int]] = defaultdict(set)
+    for rid, pid in after.items():
+        groups[pid].add(population.truth[rid])
+    corrections = sum(1 for rid in moved if len(groups[after[rid]]) == 1)
     latencies.sort()
 
     def pct(x: float) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from enrollment_matcher.domain.records import COLUMNS
 from enrollment_matcher.synthetic import Population, make_certno
+from yibao.embedded.demo import population_demo
 
 from tests.e2e.conftest import Client, codes_for, line
 
@@ -216,3 +217,12 @@ async def test_an_upload_without_the_header_is_a_422(client: Client) -> None:
     )
     assert response.status_code == 422
     assert response.json()["code"] == "invalid_csv_header"
+
+
+async def test_the_make_run_demo_loads_a_population(
+    client: Client, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await population_demo(client.http, client.url(SERVICE, ""), client.admin)
+    printed = capsys.readouterr().out
+    assert "person files" in printed
+    assert "enrollment rate" in printed

@@ -15,11 +15,14 @@ import orjson
 import pytest
 from enrollment_matcher.domain.linker import Thresholds
 from enrollment_matcher.domain.records import COLUMNS, Record, parse_row
+from enrollment_matcher.handlers import RejectedRecord, build_handlers
 from enrollment_matcher.jobs import JobWorker, UploadError, start_upload
 from enrollment_matcher.person_file import FileConfig, PersonFile, PersonFileError
 from enrollment_matcher.synthetic import Population
 from enrollment_matcher.vault import Vault
 from yibao.db import UnitOfWorkFactory, create_pool
+from yibao.events import Envelope, PopulationRecordReceived, topics
+from yibao.pii import FieldCipher
 
 from tests.conftest import Infra, drop_database, service_database
 
@@ -227,6 +230,18 @@ async def test_status_events_only_on_real_changes(stack: Stack) -> None:
     )
     assert events[1]["previous_status"] == "insured_local"
     assert events[1]["person_id"] == events[0]["person_id"]
+    async with stack.uow() as uow:
+        rows = await uow.conn.fetch(
+            "SELECT kind, detail FROM person_history WHERE person_id = $1 ORDER BY id",
+            events[0]["person_id"],
+        )
+    standing = [
+        (r["detail"]["from"], r["detail"]["status"], r["detail"]["reason"])
+        for r in rows
+        if r["kind"] == "status"
+    ]
+    assert standing == [(None, "insured_local", None), ("insured_local", "uninsured", "deceased")]
+    assert rows[0]["kind"] == "created"
 
 
 async def test_a_corrected_record_relinks(stack: Stack) -> None:
@@ -297,3 +312,37 @@ async def test_an_unknown_person_cannot_be_split(stack: Stack) -> None:
         async with stack.uow() as uow:
             await stack.file.split(uow, str(uuid.uuid4()), ["x"], by="clerk")
     assert caught.value.code == "person_not_found"
+
+
+async def test_the_consumer_links_records_from_the_bus_and_refuses_bad_ones(stack: Stack) -> None:
+    cipher = FieldCipher(SECRET)
+    handler = build_handlers(stack.file, cipher)[topics.POPULATION_RECORD_RECEIVED]
+
+    def envelope(record_id: str, source: str) -> Envelope:
+        event = PopulationRecordReceived(
+            record_id=record_id,
+            source=source,  # type: ignore[arg-type]  # a literal in the model, str here
+            certno_cipher=cipher.encrypt("150302199001011231"),
+            psn_name_cipher=cipher.encrypt("张三"),
+            status="insured_local",
+            status_date=date(2026, 3, 1),
+            received_at=datetime.now(UTC),
+        )
+        return Envelope(
+            type=topics.POPULATION_RECORD_RECEIVED, source="/t", subject=record_id, data=event
+        )
+
+    async with stack.uow() as uow:
+        await handler.handle([envelope("E1", "insurance"), envelope("E2", "health")], uow)
+        await uow.commit()
+    assert await _partition(stack) == {frozenset({"E1", "E2"})}
+    good = envelope("E3", "insurance")
+    bad = Envelope(
+        type=good.type,
+        source=good.source,
+        subject=good.subject,
+        data=good.data.model_copy(update={"hukou_admdvs": "15"}),
+    )
+    async with stack.uow() as uow:
+        with pytest.raises(RejectedRecord):
+            await handler.handle([bad], uow)

@@ -23,6 +23,7 @@ from yibao.events.envelope import new_event_id
 
 from enrollment_matcher import repository as repo
 from enrollment_matcher.domain.records import COLUMNS, Record, parse_row
+from enrollment_matcher.metrics import JOB_ROWS, MATCH_DURATION
 from enrollment_matcher.person_file import PersonFile
 from enrollment_matcher.vault import Vault
 
@@ -46,7 +47,9 @@ async def csv_rows(chunks: AsyncIterator[bytes]) -> AsyncIterator[list[str]]:
     offset = 0
 
     def complete(text: str) -> tuple[list[str], str]:
-        lines = text.splitlines(keepends=True)
+        # A trailing "\r" may be half of a "\r\n" split across chunks: hold it back.
+        held = text.endswith("\r")
+        lines = (text[:-1] if held else text).splitlines(keepends=True)
         ready: list[str] = []
         carry = ""
         for line in lines:
@@ -54,7 +57,7 @@ async def csv_rows(chunks: AsyncIterator[bytes]) -> AsyncIterator[list[str]]:
             if carry.count('"') % 2 == 0 and carry.endswith(("\n", "\r")):
                 ready.append(carry)
                 carry = ""
-        return ready, carry
+        return ready, carry + ("\r" if held else "")
 
     async for chunk in chunks:
         try:
@@ -67,7 +70,8 @@ async def csv_rows(chunks: AsyncIterator[bytes]) -> AsyncIterator[list[str]]:
         offset += len(chunk)
         ready, pending = complete(pending)
         for row in csv.reader(ready):
-            yield row
+            if row:  # a blank line is not a record
+                yield row
     try:
         pending += decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
@@ -76,7 +80,8 @@ async def csv_rows(chunks: AsyncIterator[bytes]) -> AsyncIterator[list[str]]:
         ) from exc
     if pending.strip():
         for row in csv.reader([pending]):
-            yield row
+            if row:
+                yield row
 
 
 async def start_upload(
@@ -135,7 +140,7 @@ class JobWorker:
     vault: Vault
     today: Callable[[], date]
     chunk_size: int = 2000
-    fit_sample: int = 50_000
+    fit_sample: int = 20_000
     poll_interval_s: float = 1.0
 
     def __post_init__(self) -> None:
@@ -208,7 +213,8 @@ class JobWorker:
                 await self.file.refit(uow, records)
             staged = await repo.staged(uow.conn, job_id, self.chunk_size)
             records, errors = self._parse([(r["line_no"], r["row"]) for r in staged])
-            await self.file.ingest(uow, records)
+            with MATCH_DURATION.labels("bulk").time():
+                await self.file.ingest(uow, records)
             await repo.add_job_errors(uow.conn, job_id, errors)
             if staged:
                 await repo.unstage(uow.conn, job_id, staged[-1]["line_no"])
@@ -216,3 +222,5 @@ class JobWorker:
                 uow.conn, job_id, len(records), len(errors), done=len(staged) < self.chunk_size
             )
             await uow.commit()
+        JOB_ROWS.labels("accepted").inc(len(records))
+        JOB_ROWS.labels("rejected").inc(len(errors))

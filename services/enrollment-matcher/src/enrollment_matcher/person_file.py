@@ -28,6 +28,7 @@ from enrollment_matcher.domain.records import Record
 from enrollment_matcher.domain.scoring import Weights
 from enrollment_matcher.domain.status import Fact, Standing, resolve
 from enrollment_matcher.domain.training import fit
+from enrollment_matcher.metrics import PERSONS_MERGED, RECORDS_LINKED, REVIEWS_QUEUED
 from enrollment_matcher.vault import Identity, Vault
 
 
@@ -122,6 +123,7 @@ class PersonFile:
         hashes = {rid: content_hash(r) for rid, r in latest.items()}
         on_file = await repo.existing_hashes(conn, list(latest))
         fresh = [r for rid, r in latest.items() if on_file.get(rid) != hashes[rid]]
+        RECORDS_LINKED.labels("duplicate").inc(len(latest) - len(fresh))
         if not fresh:
             return []
         touched = await repo.remove_records(
@@ -162,11 +164,11 @@ class PersonFile:
             ],
         )
         history: list[tuple[str, str, dict[str, Any]]] = []
+        # A link's evidence stays on its record (the file's `links`); the history keeps what
+        # happened to the person: created, merged, split, and each change of standing.
         for record, outcome in zip(fresh, outcomes, strict=True):
-            kind = "created" if outcome.created else "linked"
-            history.append(
-                (outcome.person_id, kind, {"record_id": record.record_id, **outcome.evidence})
-            )
+            if outcome.created:
+                history.append((outcome.person_id, "created", {"record_id": record.record_id}))
         for gone, survivor in moves.items():
             history.append((survivor, "merged", {"absorbed": gone}))
             history.append((gone, "merged_into", {"into": survivor}))
@@ -179,6 +181,10 @@ class PersonFile:
             [(k, rid) for rid, ks in keys.items() for k in ks],
             history,
         )
+        for outcome in outcomes:
+            RECORDS_LINKED.labels(str(outcome.evidence["rule"])).inc()
+        REVIEWS_QUEUED.inc(sum(1 for o in outcomes if o.review is not None))
+        PERSONS_MERGED.inc(len(moves))
         affected = {linker.person_of[r.record_id] for r in fresh} | set(moves.values())
         affected |= {moves.get(p, p) for p in touched}
         await self.refresh(uow, affected, moves=moves)
@@ -226,6 +232,7 @@ class PersonFile:
             if gone in before and survivor in apart:
                 apart[survivor] |= set(before[gone]["apart"])
         upserts: list[tuple[Any, ...]] = []
+        history: list[tuple[str, str, dict[str, Any]]] = []
         empty: list[str] = [p for p in ids if p not in by_person]
         today = self.clock().date()
         for person_id in ids:
@@ -249,8 +256,13 @@ class PersonFile:
                     len(records),
                 )
             )
-            self._emit_if_changed(uow, person_id, before.get(person_id), standing, keys, hukou)
+            change = self._emit_if_changed(
+                uow, person_id, before.get(person_id), standing, keys, hukou
+            )
+            if change is not None:
+                history.append((person_id, "status", change))
         await repo.upsert_persons(conn, upserts)
+        await repo.add_history(conn, history)
         await repo.delete_persons(conn, [*moves, *empty])
 
     def _standing(
@@ -296,15 +308,23 @@ class PersonFile:
         standing: Standing,
         keys: list[str],
         hukou: str,
-    ) -> None:
-        if before is not None and (
-            before["status"],
-            before["reason"],
-            before["deceased"],
-            sorted(before["psn_keys"]),
-            before["hukou_admdvs"] or "",
-        ) == (standing.status, standing.reason, standing.deceased, keys, hukou):
-            return
+    ) -> dict[str, Any] | None:
+        """Emit when standing, ID keys or registration changed; a standing change is returned
+        for the person's status history."""
+        was = (
+            (before["status"], before["reason"], before["deceased"]) if before is not None else None
+        )
+        now = (standing.status, standing.reason, standing.deceased)
+        if (
+            was == now
+            and before is not None
+            and (
+                sorted(before["psn_keys"]),
+                before["hukou_admdvs"] or "",
+            )
+            == (keys, hukou)
+        ):
+            return None
         uow.emit(
             EnrollmentStatusChanged(
                 person_id=person_id,
@@ -318,6 +338,15 @@ class PersonFile:
                 changed_at=self.clock(),
             )
         )
+        if was == now:
+            return None
+        return {
+            "from": was[0] if was else None,
+            "status": standing.status,
+            "reason": standing.reason,
+            "deceased": standing.deceased,
+            "deceased_on": standing.deceased_on.isoformat() if standing.deceased_on else None,
+        }
 
     async def split(
         self, uow: UnitOfWork, person_id: str, record_ids: Sequence[str], *, by: str

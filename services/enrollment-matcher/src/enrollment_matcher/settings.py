@@ -23,7 +23,7 @@ class EnrollmentSettings(ServiceSettings):
     max_upload_bytes: int = 4 * 1024**3
     """Body limit of the streamed CSV upload (other requests keep `MAX_BODY_BYTES`)."""
     job_chunk_size: int = 2000
-    fit_sample_size: int = 50_000
+    fit_sample_size: int = 20_000
     """Rows at the start of a bulk load on which the match weights are re-estimated."""
     job_poll_interval_s: float = 1.0
     link_probability: float = 0.5

@@ -18,6 +18,7 @@ from enrollment_matcher import repository as repo
 from enrollment_matcher.api.deps import Context, problem_of
 from enrollment_matcher.domain.records import COLUMNS, Record, parse_row
 from enrollment_matcher.jobs import UploadError, start_upload
+from enrollment_matcher.metrics import MATCH_DURATION
 from enrollment_matcher.person_file import PersonFileError
 
 router = APIRouter(prefix="/v1/admin/population", tags=["population"])
@@ -163,7 +164,8 @@ async def add_record(body: RecordIn, _admin: AdminPrincipal, ctx: Context) -> Li
             extra={"errors": [{"field": p.field, "message": p.reason} for p in parsed]},
         )
     async with ctx.uow() as uow:
-        outcomes = await ctx.file.ingest(uow, [parsed])
+        with MATCH_DURATION.labels("single").time():
+            outcomes = await ctx.file.ingest(uow, [parsed])
         person = await repo.record_person(uow.conn, parsed.record_id)
         await uow.commit()
     assert person is not None
