@@ -346,3 +346,42 @@ async def test_the_consumer_links_records_from_the_bus_and_refuses_bad_ones(stac
     async with stack.uow() as uow:
         with pytest.raises(RejectedRecord):
             await handler.handle([bad], uow)
+
+
+async def test_clerks_decide_review_items_by_splitting_or_merging(stack: Stack) -> None:
+    await _fit(stack)
+    eager = PersonFile(stack.vault, FileConfig(Thresholds(review_high=1.0), "1503"))
+    shy = PersonFile(stack.vault, FileConfig(Thresholds(link=1.01, review_low=0.0), "1503"))
+    async with stack.uow() as uow:
+        await eager.ingest(uow, [_record(record_id="A", psn_name="周杰", birth_date="1979-01-18")])
+        linked = await eager.ingest(
+            uow, [_record(record_id="B", psn_name="周杰", birth_date="1979-01-18", source="health")]
+        )
+        await shy.ingest(
+            uow,
+            [_record(record_id="C", psn_name="周杰", birth_date="1979-01-18", source="justice")],
+        )
+        await uow.commit()
+    assert linked[0].review is not None  # every probabilistic link is queued by `eager`
+    assert await _partition(stack) == {frozenset({"A", "B"}), frozenset({"C"})}
+    async with stack.uow() as uow:
+        items = {
+            r["record_id"]: r["review_id"]
+            for r in await uow.conn.fetch(
+                "SELECT record_id, review_id FROM review_queue WHERE state = 'open'"
+            )
+        }
+    async with stack.uow() as uow:
+        await stack.file.decide_review(uow, items["B"], link=False, by="clerk")
+        await uow.commit()
+    assert await _partition(stack) == {frozenset({"A"}), frozenset({"B"}), frozenset({"C"})}
+    async with stack.uow() as uow:
+        await stack.file.decide_review(uow, items["C"], link=True, by="clerk")
+        await uow.commit()
+    parts = await _partition(stack)
+    assert frozenset({"B"}) in parts
+    assert len(parts) == 2
+    with pytest.raises(PersonFileError) as caught:
+        async with stack.uow() as uow:
+            await stack.file.decide_review(uow, items["C"], link=True, by="clerk")
+    assert caught.value.code == "review_not_open"
