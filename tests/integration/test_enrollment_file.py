@@ -13,7 +13,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from enrollment_matcher.domain.linker import Thresholds
+from enrollment_matcher.domain.linker import Thresholds, blocking_keys
 from enrollment_matcher.domain.records import COLUMNS, Record, parse_row
 from enrollment_matcher.handlers import RejectedRecord, build_handlers
 from enrollment_matcher.jobs import JobWorker, UploadError, start_upload
@@ -249,8 +249,12 @@ async def test_a_corrected_record_relinks(stack: Stack) -> None:
     await _ingest(stack, _record(record_id="B", certno="150302198001011237", psn_name="李四"))
     await _ingest(stack, _record(record_id="X", certno="150302199001011231", psn_name="张三"))
     assert frozenset({"A", "X"}) in await _partition(stack)
-    await _ingest(stack, _record(record_id="X", certno="150302198001011237", psn_name="李四"))
+    corrected = _record(record_id="X", certno="150302198001011237", psn_name="李四")
+    await _ingest(stack, corrected)
     assert await _partition(stack) == {frozenset({"A"}), frozenset({"B", "X"})}
+    async with stack.uow() as uow:  # the old version's blocking keys went with it
+        kept = await uow.conn.fetchval("SELECT count(*) FROM match_keys WHERE record_id = 'X'")
+    assert kept == len(blocking_keys(corrected))
 
 
 async def _fit(stack: Stack) -> None:

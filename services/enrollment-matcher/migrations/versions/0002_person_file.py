@@ -40,7 +40,6 @@ TABLES = (
         PRIMARY KEY (key, record_id)
     )
     """,
-    "CREATE INDEX match_keys_record ON match_keys (record_id)",
     """
     CREATE TABLE persons (
         person_id     text PRIMARY KEY,

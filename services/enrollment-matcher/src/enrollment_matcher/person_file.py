@@ -22,8 +22,15 @@ from yibao.events.envelope import new_event_id
 
 from enrollment_matcher import repository as repo
 from enrollment_matcher.domain import text
-from enrollment_matcher.domain.ids import IdState
-from enrollment_matcher.domain.linker import MAX_BLOCK, Linker, Outcome, Person, Thresholds
+from enrollment_matcher.domain.ids import IdState, repair_suggestions
+from enrollment_matcher.domain.linker import (
+    MAX_BLOCK,
+    Linker,
+    Outcome,
+    Person,
+    Thresholds,
+    blocking_keys,
+)
 from enrollment_matcher.domain.records import Record
 from enrollment_matcher.domain.scoring import Weights
 from enrollment_matcher.domain.status import Fact, Standing, resolve
@@ -113,6 +120,9 @@ class PersonFile:
             record_date=row["record_date"],
             status=row["status"] or "",
             status_date=row["status_date"],
+            repair_hints=tuple(repair_suggestions(identity.certno))
+            if row["id_state"] == IdState.INVALID
+            else (),
         )
 
     async def ingest(self, uow: UnitOfWork, records: Sequence[Record]) -> list[Outcome]:
@@ -126,10 +136,16 @@ class PersonFile:
         RECORDS_LINKED.labels("duplicate").inc(len(latest) - len(fresh))
         if not fresh:
             return []
-        touched = await repo.remove_records(
-            conn, [r.record_id for r in fresh if r.record_id in on_file]
-        )
         linker = self._linker(await self.weights(uow, version))
+        replaced = [r.record_id for r in fresh if r.record_id in on_file]
+        old_keys: list[tuple[str, str]] = []
+        if replaced:
+            for row in await repo.records_by_id(conn, replaced):
+                old = self._record(row)
+                old_keys.extend(
+                    (self.vault.block_key(k), old.record_id) for k in blocking_keys(old)
+                )
+        touched = await repo.remove_records(conn, replaced, old_keys)
         keys = {r.record_id: linker.keys_of(r) for r in fresh}
         wanted = sorted({k for ks in keys.values() for k in ks})
         for row in await repo.candidates(conn, wanted, MAX_BLOCK):

@@ -48,22 +48,41 @@ async def existing_hashes(conn: DbConnection, record_ids: Sequence[str]) -> dict
     return {r["record_id"]: r["content_hash"] for r in rows}
 
 
-async def remove_records(conn: DbConnection, record_ids: Sequence[str]) -> set[str]:
-    """Take records (being replaced by a corrected version) out; returns their persons."""
-    if not record_ids:
-        return set()
-    await conn.execute("DELETE FROM match_keys WHERE record_id = ANY($1::text[])", record_ids)
-    rows = await conn.fetch(
-        "DELETE FROM population_records WHERE record_id = ANY($1::text[]) RETURNING person_id",
-        record_ids,
-    )
-    return {r["person_id"] for r in rows}
-
-
 _RECORD_COLUMNS = (
     "r.record_id, r.source, r.person_id, r.pii, r.id_state, r.id_consistent, r.gender, "
     "r.birth_date, r.hukou_admdvs, r.record_date, r.status, r.status_date"
 )
+
+
+async def records_by_id(conn: DbConnection, record_ids: Sequence[str]) -> list[asyncpg.Record]:
+    """Records on file by id (the old versions of corrected records)."""
+    return await conn.fetch(
+        f"SELECT {_RECORD_COLUMNS} FROM population_records r WHERE r.record_id = ANY($1::text[])",
+        list(record_ids),
+    )
+
+
+async def remove_records(
+    conn: DbConnection, record_ids: Sequence[str], keys: Sequence[tuple[str, str]]
+) -> set[str]:
+    """Take records (being replaced by a corrected version) out; returns their persons.
+
+    Their blocking keys are named by the caller (recomputed from the old versions), so the
+    key table needs no index by record: one index less to maintain on every insert.
+    """
+    if not record_ids:
+        return set()
+    await conn.execute(
+        "DELETE FROM match_keys m USING unnest($1::text[], $2::text[]) AS d(key, record_id) "
+        "WHERE m.key = d.key AND m.record_id = d.record_id",
+        [k for k, _ in keys],
+        [r for _, r in keys],
+    )
+    rows = await conn.fetch(
+        "DELETE FROM population_records WHERE record_id = ANY($1::text[]) RETURNING person_id",
+        list(record_ids),
+    )
+    return {r["person_id"] for r in rows}
 
 
 async def candidates(
