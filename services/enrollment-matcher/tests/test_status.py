@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from enrollment_matcher.domain.status import Fact, resolve
+from enrollment_matcher.domain.status import Fact, enrollment_rate, resolve
 
 AS_OF = date(2026, 11, 1)
 
@@ -126,3 +126,8 @@ def test_a_student_record_counts_as_students_children_at_any_age() -> None:
 
 def test_unknown_statuses_are_ignored() -> None:
     assert resolve([F("health", "alive", "2026-01-01")], as_of=AS_OF).status == "uninsured"
+
+
+def test_the_enrollment_rate_leaves_out_the_dead_and_those_away() -> None:
+    assert enrollment_rate(persons=100, insured=76, deceased=10, away=10) == (80, 0.95)
+    assert enrollment_rate(persons=3, insured=0, deceased=3, away=0) == (0, None)

@@ -11,7 +11,7 @@ from yibao.auth import AdminPrincipal
 
 from enrollment_matcher import repository as repo
 from enrollment_matcher.api.deps import Context, identity_view
-from enrollment_matcher.domain.status import TARGET_GROUPS
+from enrollment_matcher.domain.status import AWAY, TARGET_GROUPS, enrollment_rate
 
 router = APIRouter(prefix="/v1/admin/enrollment", tags=["ledgers"])
 DIGITS = {"county": 6, "township": 9, "village": 12}
@@ -49,9 +49,12 @@ async def ledgers(
         rows = await repo.ledgers(uow.conn, admdvs, DIGITS[level])
     areas = []
     for r in rows:
-        insured = r["insured_local"] + r["insured_province"] + r["insured_other_province"]
-        away = r["enlisted"] + r["in_custody"] + r["emigrated"]
-        should = r["persons"] - r["deceased"] - away
+        should, rate = enrollment_rate(
+            persons=r["persons"],
+            insured=r["insured_local"] + r["insured_province"] + r["insured_other_province"],
+            deceased=r["deceased"],
+            away=sum(r[k] for k in AWAY),
+        )
         areas.append(
             AreaLedger(
                 admdvs=r["area"],
@@ -64,7 +67,7 @@ async def ledgers(
                 reasons={k: r[k] for k in ("enlisted", "in_custody", "emigrated", "personal")},
                 target_groups={g: r[g] for g in TARGET_GROUPS},
                 should_enroll=should,
-                enrollment_rate=round(insured / should, 4) if should > 0 else None,
+                enrollment_rate=rate,
             )
         )
     return Ledgers(level=level, areas=areas)

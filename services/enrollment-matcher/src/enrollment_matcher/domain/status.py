@@ -134,3 +134,18 @@ def resolve(
     ):
         groups.append("migrant_workers")
     return Standing(status, reason, target_groups=tuple(groups))
+
+
+AWAY = ("enlisted", "in_custody", "emigrated")
+
+
+def enrollment_rate(
+    *, persons: int, insured: int, deceased: int, away: int
+) -> tuple[int, float | None]:
+    """(should enroll, rate): the living, minus those away for a reason, are the base.
+
+    Soldiers have their own coverage, prisoners are covered by the prison, emigrants are not
+    residents: counting them would make a target of 95 % unreachable for the wrong reason.
+    """
+    should = persons - deceased - away
+    return should, (round(insured / should, 4) if should > 0 else None)
