@@ -32,6 +32,7 @@ bench: sync
 	$(UV) run --frozen python -m bench.bus
 	$(UV) run --frozen python -m bench.settlements
 	$(UV) run --frozen python -m bench.disclosure
+	$(UV) run --frozen python -m bench.enrollment
 
 clean:
 	rm -rf .yibao .pytest_cache .mypy_cache .ruff_cache

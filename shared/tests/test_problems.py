@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import asyncpg
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
 from yibao.logging import correlation_id
@@ -49,7 +49,16 @@ class Calls:
 def _app() -> FastAPI:
     app = FastAPI()
     install_problem_handlers(app)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=MAX_BODY)
+    app.add_middleware(
+        RequestContextMiddleware, max_body_bytes=MAX_BODY, body_limits={"/v1/uploads": MAX_BODY * 8}
+    )
+
+    @app.post("/v1/uploads")
+    async def post_upload(request: Request) -> dict[str, int]:
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+        return {"bytes": size}
 
     @app.post("/v1/sales")
     async def post_sale(sale: Sale) -> dict[str, int]:
@@ -328,6 +337,16 @@ def test_a_streamed_body_over_the_limit_is_413(client: TestClient) -> None:
     assert "content-length" not in response.request.headers
     assert response.status_code == 413
     assert response.json()["code"] == "body_too_large"
+
+
+def test_a_path_with_its_own_limit_accepts_more_and_still_has_a_limit(client: TestClient) -> None:
+    """Streaming upload routes get a larger limit by exact path; other paths keep theirs."""
+    accepted = client.post("/v1/uploads", content=_chunks(MAX_BODY * 4))
+    assert accepted.status_code == 200
+    assert accepted.json() == {"bytes": MAX_BODY * 4}
+    refused = client.post("/v1/uploads", content=_chunks(MAX_BODY * 9))
+    assert refused.status_code == 413
+    assert str(MAX_BODY * 8) in refused.json()["detail"]
 
 
 def test_a_streamed_body_over_the_limit_never_reaches_the_route(client: TestClient) -> None:

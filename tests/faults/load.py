@@ -43,7 +43,8 @@ class Request:
 
     kind: str
     key: str
-    institution: Pharmacy
+    caller: Pharmacy
+    """Who sends it: an institution and its key, or the bureau (code "bureau", admin token)."""
     answers: list[Answer] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)
     """Every resource id an accepted answer named; more than one is a duplicate."""
@@ -95,13 +96,20 @@ class Stream:
     fresh_codes: list[str]
     """Codes the movement stream brings into stock (never sold)."""
     ledger: Ledger
+    enrollment_url: str
+    bureau: Pharmacy
     sales_per_s: float = 8.0
     duplicate_every: int = 10
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Offer the three streams open-loop: a slow answer never slows the next request."""
-        streams = (self._sales(stop), self._movements(stop), self._drg_cases(stop))
+        streams = (
+            self._sales(stop),
+            self._movements(stop),
+            self._drg_cases(stop),
+            self._population(stop),
+        )
         await asyncio.gather(*streams)
         if self.tasks:
             await asyncio.gather(*self.tasks)
@@ -146,6 +154,34 @@ class Stream:
             self._spawn(self._submit(request, "/v1/drg-settlements", body, "drg_settlement_id"))
             await asyncio.sleep(0.5)
 
+    async def _population(self, stop: asyncio.Event) -> None:
+        """Single population records, as a department's feed sends them (bureau API)."""
+        for n in itertools.count():
+            if stop.is_set():
+                return
+            record_id = f"F{uuid.uuid4().hex[:15].upper()}"
+            body = {
+                "record_id": record_id,
+                "source": ("insurance", "civil_affairs", "education")[n % 3],
+                "psn_name": "测试" + "甲乙丙丁戊己庚辛"[n % 8],
+                "gender": "1" if n % 2 else "2",
+                "birth_date": f"19{50 + n % 50}-0{1 + n % 9}-1{n % 10}",
+                "hukou_admdvs": "150302",
+                "record_date": "2026-11-01",
+                "status": "insured_local",
+            }
+            request = Request("population", record_id, self.bureau)
+            self._spawn(
+                self._submit(
+                    request,
+                    "/v1/admin/population/record",
+                    body,
+                    "record_id",
+                    base_url=self.enrollment_url,
+                )
+            )
+            await asyncio.sleep(0.5)
+
     async def _sell(self, pharmacy: Pharmacy, code: str, *, expect: str) -> None:
         request = Request("sale", str(uuid.uuid4()), pharmacy, expect=expect, codes=[code])
         body = sale_body(pharmacy.code, [line(self.med, 1, [code])], certno="150302199001011231")
@@ -156,14 +192,24 @@ class Stream:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def _submit(self, request: Request, path: str, body: Any, id_field: str) -> None:
+    async def _submit(
+        self,
+        request: Request,
+        path: str,
+        body: Any,
+        id_field: str,
+        *,
+        base_url: str | None = None,
+    ) -> None:
         """Send until accepted, retrying as a POS would; refusals (4xx) are not retried."""
         self.ledger.requests.append(request)
-        headers = {**request.institution.headers, "Idempotency-Key": request.key}
+        headers = {**request.caller.headers, "Idempotency-Key": request.key}
         give_up = time.monotonic() + GIVE_UP_AFTER_S
         while time.monotonic() < give_up:
             try:
-                response = await self.http.post(self.ingest_url + path, json=body, headers=headers)
+                response = await self.http.post(
+                    (base_url or self.ingest_url) + path, json=body, headers=headers
+                )
             except httpx.TransportError:
                 request.answers.append(Answer(time.monotonic(), 0))
                 await asyncio.sleep(RETRY_PAUSE_S)

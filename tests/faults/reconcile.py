@@ -139,6 +139,24 @@ async def drg_row(cases: list[Request], published: dict[str, set[str]], ingest_d
     return row
 
 
+def population_row(records: list[Request], linked_ids: list[str]) -> Row:
+    """Population records: each accepted record linked to exactly one person."""
+    row = Row("population", sent=len(records))
+    links = Counter(linked_ids)
+    for request in records:
+        if not request.accepted:
+            row.lost.append(f"never accepted: {request.key}")
+            continue
+        row.accepted += 1
+        if links[request.key] == 0:
+            row.lost.append(request.key)
+        elif links[request.key] > 1 or len(request.ids) > 1:
+            row.duplicated.append(request.key)
+        else:
+            row.done += 1
+    return row
+
+
 def server_errors_outside_outages(ledger: Ledger, grace_s: float) -> list[str]:
     """5xx answers that came when nothing was broken (plus a grace to recover)."""
     late = []

@@ -27,6 +27,7 @@ from tests.faults.reconcile import (
     drg_row,
     event_ids_by_key,
     movements_row,
+    population_row,
     sales_row,
     server_errors_outside_outages,
 )
@@ -69,7 +70,7 @@ async def _finals(
     client: Client, ledger: Ledger, timeout_s: float = SETTLE_TIMEOUT_S
 ) -> dict[str, str]:
     """Poll every accepted sale (bounded) until it leaves `deciding`."""
-    pending = {next(iter(r.ids)): r.institution for r in ledger.of("sale") if r.accepted}
+    pending = {next(iter(r.ids)): r.caller for r in ledger.of("sale") if r.accepted}
     finals: dict[str, str] = {}
     deadline = time.monotonic() + timeout_s
     while pending and time.monotonic() < deadline:
@@ -122,6 +123,8 @@ async def test_faults_lose_nothing_and_decide_nothing_twice(fault_platform: Plat
             stock=stock,
             fresh_codes=codes_for(prefix, 400),
             ledger=ledger,
+            enrollment_url=client.url("enrollment-matcher", ""),
+            bureau=Pharmacy("bureau", client.admin),
         )
         stop = asyncio.Event()
         load = asyncio.create_task(stream.run(stop))
@@ -157,13 +160,14 @@ async def test_faults_lose_nothing_and_decide_nothing_twice(fault_platform: Plat
             await sales_row(ledger.of("sale"), finals, decided, dsns["settlement-ingest"]),
             await movements_row(ledger.of("movement"), dsns["tracecode-validator"]),
             await drg_row(ledger.of("drg"), drg_events, dsns["settlement-ingest"]),
+            population_row(ledger.of("population"), await _links(client)),
         ]
         undelivered = await _poll_dlqs(bootstrap, poisons, suffix)
         expected = {p.code: 0 for p in pharmacies}
         expected[pharmacies[0].code] = 1  # the sale after the poison
         for request in ledger.of("sale"):
             if request.accepted and next(iter(request.ids)) in finals:
-                expected[request.institution.code] += 1
+                expected[request.caller.code] += 1
         counted = await _publisher_counts(client, pharmacies, expected)
 
     print(
@@ -188,6 +192,15 @@ async def test_faults_lose_nothing_and_decide_nothing_twice(fault_platform: Plat
     assert not unhinted, unhinted[:5]
     # The publisher applied each decision once: its counts equal the decisions made.
     assert counted == expected
+
+
+async def _links(client: Client) -> list[str]:
+    """The record ids of the enrollment matcher's current resolution, one line each."""
+    response = await client.http.get(
+        client.url("enrollment-matcher", "/v1/admin/population/links"), headers=client.admin
+    )
+    assert response.status_code == 200, response.text
+    return [line.split(",")[0] for line in response.text.splitlines()[1:] if line]
 
 
 async def _poll_dlqs(bootstrap: str, poisons: list[poison.Poison], suffix: str) -> list[str]:

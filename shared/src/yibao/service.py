@@ -140,8 +140,12 @@ def create_service_app(
     on_dead_letter: Mapping[str, Handler] | None = None,
     on_start: Hook | None = None,
     on_stop: Hook | None = None,
+    body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
-    """Build a service's FastAPI app; its lifespan owns the runtime."""
+    """Build a service's FastAPI app; its lifespan owns the runtime.
+
+    `body_limits` raises the body-size limit for exact paths whose routes stream their body.
+    """
     all_handlers: dict[str, AnyHandler] = {
         topics.INSTITUTION_REGISTERED: handle_institution_registered,
         **handlers,
@@ -179,7 +183,9 @@ def create_service_app(
     )
     app.state.settings = settings
     install_problem_handlers(app)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, body_limits=body_limits
+    )
 
     async def database() -> None:
         await app.state.runtime.check_database()

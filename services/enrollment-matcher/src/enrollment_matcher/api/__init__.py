@@ -1,0 +1,1 @@
+"""HTTP routes of enrollment-matcher (thin: parse, call the person file, render)."""

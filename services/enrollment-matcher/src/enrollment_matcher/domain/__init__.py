@@ -1,0 +1,1 @@
+"""Pure rules of the person file: identity numbers, text normalisation, linkage, status."""
