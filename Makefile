@@ -31,6 +31,7 @@ test: lint
 bench: sync
 	$(UV) run --frozen python -m bench.bus
 	$(UV) run --frozen python -m bench.settlements
+	$(UV) run --frozen python -m bench.credit
 	$(UV) run --frozen python -m bench.disclosure
 	$(UV) run --frozen python -m bench.enrollment
 

@@ -79,8 +79,17 @@ class LoadClient:
             head += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
         request = ("\r\n".join(head) + "\r\n\r\n").encode() + payload
         async with self._slots:
-            conn = self._idle.pop() if self._idle else await self._connect()
+            reused = bool(self._idle)
+            conn = self._idle.pop() if reused else await self._connect()
             try:
+                response = await conn.exchange(request)
+            except ConnectionError:
+                conn.writer.close()
+                if not reused:
+                    raise
+                # The server closed a connection that sat idle past its keep-alive timeout
+                # (uvicorn: 5 s); a browser or requests retries on a fresh one, so do we.
+                conn = await self._connect()
                 response = await conn.exchange(request)
             except BaseException:
                 conn.writer.close()

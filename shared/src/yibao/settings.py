@@ -52,7 +52,7 @@ class ServiceSettings(BaseSettings):
     kafka_topic_suffix: str = ""
     consumer_batch_size: int = 500
     consumer_max_retries: int = 3
-    outbox_batch_size: int = 1000
+    outbox_batch_size: int = 5000
     outbox_poll_interval_s: float = 0.5
     max_body_bytes: int = 1_048_576
     log_level: str = "INFO"

@@ -78,7 +78,9 @@ _JVM_LOGGING = [
 ]
 _BROKER_JVM = [
     "-Xms256m",
-    "-Xmx512m",
+    # A test session creates a full topic set (every topic, its DLQ, 3 partitions) per test;
+    # 512 MB ran out after some hundreds of sets when several sessions shared one broker.
+    "-Xmx1g",
     "-XX:+UseG1GC",
     "-XX:MaxGCPauseMillis=20",
     "-XX:+ExitOnOutOfMemoryError",
