@@ -11,9 +11,12 @@ import csv
 import importlib
 import io
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+
+from yibao.calendar import bureau_period
 
 PHARMACY_A = "P15030200007"
 PHARMACY_B = "P15030200008"
@@ -152,8 +155,46 @@ async def run_demo(urls: dict[str, str], admin_token: str) -> None:
             PHARMACY_A,
             [_line(IBUPROFEN, 1, [SPLIT_CODE], split=True)],
         )
+        await notice_demo(client, urls, admin, {PHARMACY_B: keys[PHARMACY_B]})
         if "enrollment-matcher" in urls:
             await population_demo(client, urls["enrollment-matcher"], admin)
+
+
+async def notice_demo(
+    client: httpx.AsyncClient,
+    urls: dict[str, str],
+    admin: dict[str, str],
+    keys: dict[str, dict[str, str]],
+) -> None:
+    """The month's notice (亮家底) in the pharmacy's inbox, and its credit standing."""
+    print("\nDemo — the month's notice (亮家底) and credit:")
+    publisher, credit = urls["disclosure-publisher"], urls["credit-scorer"]
+    [(code, headers)] = keys.items()
+    await asyncio.sleep(1.0)  # the publisher's projection learns the decisions from Kafka
+    period = bureau_period(datetime.now(UTC))
+    r = await client.post(
+        f"{publisher}/v1/admin/notices/monthly", headers=admin, json={"period": period}
+    )
+    r.raise_for_status()
+    run_url = f"{publisher}/v1/admin/notices/runs/{r.json()['run_id']}"
+    for _ in range(100):
+        if (await client.get(run_url, headers=admin)).json()["state"] == "done":
+            break
+        await asyncio.sleep(0.1)
+    items = (await client.get(f"{publisher}/v1/inbox", headers=headers)).json()["items"]
+    for item in items:
+        rules = [v["rule"] for v in item.get("violations", [])]
+        print(
+            f"  {code} inbox #{item['seq']}: {item['kind']} notice for {item['period']}, "
+            f"suspected violations {rules}, each to answer by its deadline"
+        )
+        print(f"      readable page: {publisher}/v1/notices/{item['notice_id']}/html")
+    standing = (await client.get(f"{credit}/v1/subjects/{code}/credit", headers=admin)).json()
+    grade = standing.get("grade") or "none yet (under six months of agreement)"
+    print(
+        f"  {code} credit: score {standing.get('score')}, grade {grade}; "
+        "the alert deducts once an inspector confirms it"
+    )
 
 
 async def population_demo(client: httpx.AsyncClient, url: str, admin: dict[str, str]) -> None:
