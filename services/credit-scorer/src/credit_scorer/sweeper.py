@@ -9,13 +9,12 @@ once because the second re-fold finds the stored standing already current.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import date
 
 from yibao.db import UnitOfWork
+from yibao.worker import WorkLoop
 
 from credit_scorer import standing_repository as standings
 from credit_scorer.standing import CreditBook, refresh, today
@@ -51,24 +50,19 @@ class ClockSweep:
     ) -> None:
         self._uow_factory = uow_factory
         self._book = book
-        self._interval_s = interval_s
         self._batch_size = batch_size
-        self._stopping = asyncio.Event()
+        self._loop = WorkLoop("credit clock sweep", idle_s=interval_s)
 
     def stop(self) -> None:
         """Finish the batch in hand and return."""
-        self._stopping.set()
+        self._loop.stop()
 
     async def run(self) -> None:
-        """Sweep, wait, repeat; a failed sweep is logged and retried at the next interval."""
-        while not self._stopping.is_set():
-            try:
-                swept = await sweep(
-                    self._uow_factory, self._book, today(), batch_size=self._batch_size
-                )
-                if swept:
-                    log.info("clock sweep re-folded subjects", extra={"subjects": swept})
-            except Exception as exc:  # the database may be away; the next sweep catches up
-                log.warning("clock sweep failed", extra={"error": repr(exc)})
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self._interval_s)
+        """Sweep, wait, repeat; a failed sweep is logged and retried."""
+        await self._loop.run(self._sweep_once)
+
+    async def _sweep_once(self) -> bool:
+        swept = await sweep(self._uow_factory, self._book, today(), batch_size=self._batch_size)
+        if swept:
+            log.info("clock sweep re-folded subjects", extra={"subjects": swept})
+        return False  # one pass re-folds everything due; the next is an interval away

@@ -9,7 +9,6 @@ and its audit event commit together.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import socket
@@ -27,6 +26,7 @@ from yibao.db import UnitOfWork
 from yibao.events import NoticeDelivered, NoticeFailed
 from yibao.events.notice import NoticeKind
 from yibao.pii import FieldCipher
+from yibao.worker import WorkLoop
 
 from disclosure_publisher import delivery_store as store
 from disclosure_publisher.domain.retry import (
@@ -114,18 +114,16 @@ class DeliveryWorker:
         self._limit = asyncio.Semaphore(concurrency)
         self._lease_s = lease_s
         self._cycles = max(1, cycles)
-        self._poll_interval_s = poll_interval_s
         self._clock = clock
         self._rng = rng or random.Random()
         self._resolve = resolve
         self.worker_id = worker_id or f"{socket.gethostname()}:{id(self):x}"
-        self.wake = asyncio.Event()
-        self._stopping = asyncio.Event()
+        self._loop = WorkLoop("delivery worker", idle_s=poll_interval_s)
+        self.wake = self._loop.wake
 
     def stop(self) -> None:
         """Finish the batch in hand (its results are recorded), then exit."""
-        self._stopping.set()
-        self.wake.set()
+        self._loop.stop()
 
     async def run(self) -> None:
         """Run `cycles` claim → send → record loops side by side.
@@ -134,21 +132,11 @@ class DeliveryWorker:
         endpoints idle while it records; several loops (each claiming its own batch under
         SKIP LOCKED) overlap those waits.
         """
-        await asyncio.gather(*(self._cycle() for _ in range(self._cycles)))
+        await asyncio.gather(*(self._loop.run(self._cycle) for _ in range(self._cycles)))
 
-    async def _cycle(self) -> None:
-        """Deliver while there is due work; otherwise wait for a wake-up or the poll."""
-        while not self._stopping.is_set():
-            try:
-                handled = await self.run_once()
-            except Exception as exc:  # the database may be down: keep the worker alive
-                log.warning("delivery worker error", extra={"error": repr(exc)})
-                handled = 0
-                await asyncio.sleep(1.0)
-            if handled < self._batch_size and not self._stopping.is_set():
-                self.wake.clear()
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), self._poll_interval_s)
+    async def _cycle(self) -> bool:
+        """One delivery round; a full batch means more is due at once."""
+        return await self.run_once() >= self._batch_size
 
     async def run_once(self) -> int:
         """One claim → send → record cycle; returns how many deliveries it attempted."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import date, datetime
@@ -13,6 +11,7 @@ import asyncpg
 from yibao.calendar import BUREAU_TZ
 from yibao.db import UnitOfWork
 from yibao.events import FeedbackOverdue
+from yibao.worker import WorkLoop
 
 from disclosure_publisher import feedback_store as store
 from disclosure_publisher.domain.feedback import Action, Actor, Status, apply, overdue_days
@@ -95,22 +94,18 @@ class OverdueSweeper:
         today: Callable[[], date] = bureau_today,
     ) -> None:
         self._uow = uow_factory
-        self._interval_s = interval_s
         self._today = today
-        self._stopping = asyncio.Event()
+        self._loop = WorkLoop("overdue feedback sweep", idle_s=interval_s)
 
     def stop(self) -> None:
-        self._stopping.set()
+        self._loop.stop()
 
     async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                async with self._uow() as uow:
-                    escalated = await escalate_overdue(uow, today=self._today())
-                    await uow.commit()
-            except Exception as exc:  # a database hiccup must not end the sweeper
-                log.warning("overdue sweep failed", extra={"error": repr(exc)})
-                escalated = 0
-            if escalated < SWEEP_BATCH:
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), self._interval_s)
+        await self._loop.run(self._sweep_once)
+
+    async def _sweep_once(self) -> bool:
+        """Escalate one batch; a full batch means more may be overdue."""
+        async with self._uow() as uow:
+            escalated = await escalate_overdue(uow, today=self._today())
+            await uow.commit()
+        return escalated >= SWEEP_BATCH

@@ -10,8 +10,6 @@ so a notice, its sequence number and its delivery exist together or not at all.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -21,6 +19,7 @@ from typing import Any
 from yibao.calendar import BUREAU_TZ
 from yibao.db import UnitOfWork
 from yibao.events.envelope import new_event_id
+from yibao.worker import WorkLoop
 
 from disclosure_publisher import feedback_store, notice_store
 from disclosure_publisher.domain.drg import CaseCounts, GroupStats, Region, build_region
@@ -85,27 +84,16 @@ class RunBuilder:
         self._settings = settings
         self._on_queued = on_delivery_queued
         self._lease_s = lease_s
-        self._poll_interval_s = poll_interval_s
         self._today = today
-        self.wake = asyncio.Event()
-        self._stopping = asyncio.Event()
+        self._loop = WorkLoop("notice builder", idle_s=poll_interval_s)
+        self.wake = self._loop.wake
 
     def stop(self) -> None:
-        self._stopping.set()
-        self.wake.set()
+        self._loop.stop()
 
     async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                busy = await self.run_once()
-            except Exception as exc:  # keep building after a database hiccup
-                log.warning("notice run failed; will resume", extra={"error": repr(exc)})
-                busy = False
-                await asyncio.sleep(1.0)
-            if not busy:
-                self.wake.clear()
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), self._poll_interval_s)
+        """Build runs as they are queued; a failed run resumes from its lease."""
+        await self._loop.run(self.run_once)
 
     async def run_once(self) -> bool:
         """Queue the scheduled run when due, then claim and complete one run."""
@@ -125,7 +113,7 @@ class RunBuilder:
             region_rows = await notice_store.region_drg(uow.conn, period)
         region = build_region((_group(r), self._adjustment(r["level"])) for r in region_rows)
         after = ""
-        while not self._stopping.is_set():
+        while not self._loop.stopping.is_set():
             async with self._uow() as uow:
                 page = await notice_store.recipients_page(uow.conn, after=after, limit=CHUNK)
                 if not page:

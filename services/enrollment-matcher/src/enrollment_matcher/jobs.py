@@ -8,9 +8,7 @@ Staged rows are encrypted like everything else that names a person.
 
 from __future__ import annotations
 
-import asyncio
 import codecs
-import contextlib
 import csv
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -20,6 +18,7 @@ from datetime import date
 import orjson
 from yibao.db import UnitOfWorkFactory
 from yibao.events.envelope import new_event_id
+from yibao.worker import WorkLoop
 
 from enrollment_matcher import repository as repo
 from enrollment_matcher.domain.records import COLUMNS, Record, parse_row
@@ -144,26 +143,16 @@ class JobWorker:
     poll_interval_s: float = 1.0
 
     def __post_init__(self) -> None:
-        self.wake = asyncio.Event()
-        self._stopping = asyncio.Event()
+        self._loop = WorkLoop("population job worker", idle_s=self.poll_interval_s)
+        self.wake = self._loop.wake
 
     def stop(self) -> None:
         """Finish the chunk in hand, then exit."""
-        self._stopping.set()
-        self.wake.set()
+        self._loop.stop()
 
     async def run(self) -> None:
         """Work while there are jobs; sleep until woken or the poll interval passes."""
-        while not self._stopping.is_set():
-            self.wake.clear()
-            try:
-                busy = await self.step()
-            except Exception as exc:  # the worker must outlive one bad chunk or an outage
-                log.exception("population job step failed", extra={"error": repr(exc)[:300]})
-                busy = False
-            if not busy:
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), self.poll_interval_s)
+        await self._loop.run(self.step)
 
     async def step(self) -> bool:
         """Link one chunk of the oldest job; False when there was nothing to do."""
