@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from enum import StrEnum
 
 import asyncpg
@@ -47,17 +47,11 @@ class ObjectionState(StrEnum):
 
 
 def _entry(record: asyncpg.Record, kind: str, **detail: object) -> repo.FileEntry:
-    return repo.FileEntry(
-        event_id=f"objection:{record['objection_id']}:{kind}",
-        subject_id=record["subject_id"],
-        kind=kind,
-        occurred_at=datetime.now(UTC),
-        detail={
-            "objection_id": record["objection_id"],
-            "deduction_id": record["deduction_id"],
-            "source": record["source_ref"],
-            **detail,
-        },
+    return repo.case_entry(
+        "objection",
+        record,
+        kind,
+        {"deduction_id": record["deduction_id"], "source": record["source_ref"], **detail},
     )
 
 

@@ -8,7 +8,7 @@ still shows what the indicators alone would give.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 
 import asyncpg
 from yibao.db import UnitOfWork
@@ -28,17 +28,11 @@ from credit_scorer.standing import CreditBook, evaluate_subjects, refresh
 
 
 def _entry(record: asyncpg.Record, kind: str, **detail: object) -> repo.FileEntry:
-    return repo.FileEntry(
-        event_id=f"override:{record['override_id']}:{kind}",
-        subject_id=record["subject_id"],
-        kind=kind,
-        occurred_at=datetime.now(UTC),
-        detail={
-            "override_id": record["override_id"],
-            "from_grade": record["from_grade"],
-            "to_grade": record["to_grade"],
-            **detail,
-        },
+    return repo.case_entry(
+        "override",
+        record,
+        kind,
+        {"from_grade": record["from_grade"], "to_grade": record["to_grade"], **detail},
     )
 
 

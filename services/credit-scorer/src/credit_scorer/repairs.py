@@ -6,7 +6,7 @@ repaired row stops counting from the next cycle.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from enum import StrEnum
 
 import asyncpg
@@ -37,12 +37,8 @@ class RepairState(StrEnum):
 
 
 def _entry(record: asyncpg.Record, kind: str, **detail: object) -> repo.FileEntry:
-    return repo.FileEntry(
-        event_id=f"repair:{record['repair_id']}:{kind}",
-        subject_id=record["subject_id"],
-        kind=kind,
-        occurred_at=datetime.now(UTC),
-        detail={"repair_id": record["repair_id"], "deduction_id": record["deduction_id"], **detail},
+    return repo.case_entry(
+        "repair", record, kind, {"deduction_id": record["deduction_id"], **detail}
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -35,6 +35,22 @@ class FileEntry:
     kind: str
     occurred_at: datetime
     detail: dict[str, Any]
+
+
+def case_entry(case: str, record: asyncpg.Record, kind: str, detail: dict[str, Any]) -> FileEntry:
+    """A file line for a step of a case (objection, repair, override), recorded now.
+
+    `record` is the case row: its `<case>_id` names the line, so a step re-recorded after a
+    redelivery is a no-op, and the id leads the detail.
+    """
+    case_id = record[f"{case}_id"]
+    return FileEntry(
+        event_id=f"{case}:{case_id}:{kind}",
+        subject_id=record["subject_id"],
+        kind=kind,
+        occurred_at=datetime.now(UTC),
+        detail={f"{case}_id": case_id, **detail},
+    )
 
 
 @dataclass(frozen=True, slots=True)
