@@ -81,15 +81,7 @@ async def parked_objections(conn: DbConnection, source_refs: Sequence[str]) -> l
 
 async def update_objection(conn: DbConnection, objection_id: str, **values: Any) -> asyncpg.Record:
     """Move an objection on (state, its deduction, the review deadline or the decision)."""
-    columns = sorted(values)
-    assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(columns, start=2))
-    record = await conn.fetchrow(
-        f"UPDATE objections SET {assignments} WHERE objection_id = $1 RETURNING {_OBJECTION}",
-        objection_id,
-        *(values[c] for c in columns),
-    )
-    assert record is not None
-    return record
+    return await _update_case(conn, "objections", "objection_id", objection_id, _OBJECTION, values)
 
 
 async def subject_objections(pool: Pool, subject_id: str) -> list[asyncpg.Record]:
@@ -143,11 +135,23 @@ async def repair_for_update(conn: DbConnection, repair_id: str) -> asyncpg.Recor
 
 async def update_repair(conn: DbConnection, repair_id: str, **values: Any) -> asyncpg.Record:
     """Record a review or an approval of a repair."""
+    return await _update_case(conn, "repairs", "repair_id", repair_id, _REPAIR, values)
+
+
+async def _update_case(
+    conn: DbConnection,
+    table: str,
+    key_column: str,
+    key: str,
+    returning: str,
+    values: dict[str, Any],
+) -> asyncpg.Record:
+    """Set some columns of one case row (names from this module's callers, never a client)."""
     columns = sorted(values)
     assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(columns, start=2))
     record = await conn.fetchrow(
-        f"UPDATE repairs SET {assignments} WHERE repair_id = $1 RETURNING {_REPAIR}",
-        repair_id,
+        f"UPDATE {table} SET {assignments} WHERE {key_column} = $1 RETURNING {returning}",
+        key,
         *(values[c] for c in columns),
     )
     assert record is not None
